@@ -1,0 +1,3 @@
+from recoup.cli import main
+
+main()

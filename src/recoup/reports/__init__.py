@@ -1,0 +1,44 @@
+"""Every report layout recoup recognises, and the canonical tables they fill."""
+
+from __future__ import annotations
+
+from recoup.reports.base import ReportType
+from recoup.reports.date_range import DATE_RANGE
+from recoup.reports.fees import FEE_PREVIEW
+from recoup.reports.inbound import INBOUND_SHIPMENT_ITEMS, INBOUND_SHIPMENTS
+from recoup.reports.inventory import INVENTORY
+from recoup.reports.ledger import INVENTORY_ADJUSTMENTS, LEDGER_DETAIL, LEDGER_SUMMARY
+from recoup.reports.orders import ALL_ORDERS, FULFILLED_SHIPMENTS
+from recoup.reports.reimbursements import REIMBURSEMENTS
+from recoup.reports.removals import REMOVAL_ORDERS, REMOVAL_SHIPMENTS
+from recoup.reports.returns import CUSTOMER_RETURNS
+from recoup.reports.seller_files import REMOVAL_RECEIPTS, SOURCING_COSTS
+from recoup.reports.settlements import SETTLEMENT_V1, SETTLEMENT_V2
+
+REPORT_TYPES: tuple[ReportType, ...] = (
+    LEDGER_DETAIL,
+    LEDGER_SUMMARY,
+    INVENTORY_ADJUSTMENTS,
+    REIMBURSEMENTS,
+    CUSTOMER_RETURNS,
+    REMOVAL_ORDERS,
+    REMOVAL_SHIPMENTS,
+    SETTLEMENT_V2,
+    SETTLEMENT_V1,
+    DATE_RANGE,
+    FULFILLED_SHIPMENTS,
+    ALL_ORDERS,
+    FEE_PREVIEW,
+    INVENTORY,
+    INBOUND_SHIPMENTS,
+    INBOUND_SHIPMENT_ITEMS,
+    SOURCING_COSTS,
+    REMOVAL_RECEIPTS,
+)
+
+# Canonical tables in the order `recoup status` lists them (a stable interface).
+CANONICAL_TABLES: tuple[str, ...] = tuple(dict.fromkeys(r.table for r in REPORT_TYPES))
+
+
+def by_table(table: str) -> list[ReportType]:
+    return [r for r in REPORT_TYPES if r.table == table]

@@ -1,0 +1,152 @@
+"""What a report type is: a declaration of its columns, how to cast them and how overlaps merge.
+
+A report module declares data, not parsing code: the canonical columns, the header names Amazon
+prints for each (every known variant and translation), the value kind, and the merge policy.
+The ingest pipeline turns any declaration into staging, casting and merging SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import Literal
+
+Kind = Literal["text", "int", "decimal", "measure", "date", "bool"]
+
+
+def normalise_header(name: str) -> str:
+    """Header names match after lower-casing and dropping BOM, quotes, spaces, `-`, `_` and `:`.
+
+    Amazon prints the same column as `Event Type` (real files), `EventType` (docs) or
+    `event-type`; a Seller Central CSV may quote it or carry a BOM.
+    """
+    name = name.replace("\ufeff", "").strip().strip('"').strip()
+    return re.sub(r"[\s\-_:\"]+", "", name.lower())
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column and the header names it may come from."""
+
+    name: str
+    sources: tuple[str, ...]
+    kind: Kind = "text"
+    required: bool = False  # the header must be present for the report to be recognised
+    not_null: bool = False  # every row must have a value, or the row is rejected
+
+    @property
+    def normalised_sources(self) -> tuple[str, ...]:
+        return tuple(normalise_header(s) for s in self.sources)
+
+
+@dataclass(frozen=True)
+class DayBased:
+    """Each (account, marketplace, day) takes its rows from the newest file covering that day."""
+
+    day_column: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The newest download of a key wins (a status, a received quantity, a price)."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BySettlement:
+    """A settlement is one period of money: the newest file holding a settlement id wins it."""
+
+
+Merge = DayBased | Snapshot | BySettlement
+
+
+@dataclass(frozen=True)
+class MarketplaceSource:
+    """A column that tells the row's marketplace, read as a marketplace name or a currency."""
+
+    column: str
+    read_as: Literal["marketplace", "currency"] = "marketplace"
+
+
+@dataclass(frozen=True)
+class ReportType:
+    """A report layout recoup recognises by its header and casts into one canonical table."""
+
+    name: str  # layout id, e.g. "settlement_v1"
+    table: str  # canonical table (status key), e.g. "settlements"
+    title: str  # the name a seller knows it by
+    columns: tuple[Column, ...]
+    merge: Merge
+    date_column: str | None = None  # the date shown as the period in summaries
+    marketplace_from: tuple[MarketplaceSource, ...] = ()
+    localised_numbers: bool = False  # amounts may use `,` decimals (EU settlement, Date Range)
+    # Ledger reports may wrap every value in double quotes even when tab-separated (jlevers PR
+    # #537); other SP-API flat files are never quoted and a `"` is a literal character.
+    may_quote_tsv: bool = False
+    extra_required: tuple[tuple[str, ...], ...] = field(default=())
+    # Reports whose rows do not map one to one onto the canonical table (settlement V1 holds
+    # several amounts per line) give `shape`: the cast rows' relation name -> [(table, SELECT)].
+    shape: Callable[[str], list[tuple[str, str]]] | None = None
+    # An ingest check: file id -> SQL returning one warning text per problem found.
+    check: Callable[[int], str] | None = None
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def signature(self) -> tuple[tuple[str, ...], ...]:
+        """Groups of header names; the header must hold one name of every group."""
+        groups = [c.normalised_sources for c in self.columns if c.required]
+        groups.extend(tuple(normalise_header(s) for s in g) for g in self.extra_required)
+        return tuple(groups)
+
+    def match(self, header: list[str]) -> tuple[int, list[str]]:
+        """How many signature groups this header satisfies, and the names of the missing ones."""
+        present = set(header)
+        missing = [g for g in self.signature if not present.intersection(g)]
+        return len(self.signature) - len(missing), [self._display(g) for g in missing]
+
+    def _display(self, group: tuple[str, ...]) -> str:
+        for col in self.columns:
+            if col.normalised_sources == group:
+                return col.sources[0]
+        return group[0]
+
+    def locate(self, header: list[str]) -> dict[str, int]:
+        """Canonical column name -> index in this file's header (absent columns are left out)."""
+        index: dict[str, int] = {}
+        for col in self.columns:
+            for source in col.normalised_sources:
+                if source in header:
+                    index[col.name] = header.index(source)
+                    break
+        return index
+
+
+def text(name: str, *sources: str, required: bool = False, not_null: bool = False) -> Column:
+    return Column(name, sources, "text", required, not_null)
+
+
+def integer(name: str, *sources: str, required: bool = False, not_null: bool = False) -> Column:
+    return Column(name, sources, "int", required, not_null)
+
+
+def money(name: str, *sources: str, required: bool = False, not_null: bool = False) -> Column:
+    return Column(name, sources, "decimal", required, not_null)
+
+
+def measure(name: str, *sources: str) -> Column:
+    return Column(name, sources, "measure")
+
+
+def day(name: str, *sources: str, required: bool = False, not_null: bool = False) -> Column:
+    return Column(name, sources, "date", required, not_null)
+
+
+def flag(name: str, *sources: str) -> Column:
+    return Column(name, sources, "bool")

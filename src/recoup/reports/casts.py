@@ -1,0 +1,144 @@
+"""SQL expressions that turn staged text into typed values, per value kind and file style.
+
+Everything is staged as text first; these expressions cast it in DuckDB. A value that is present
+but cannot be read casts to NULL, which the loader turns into a reject naming the column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from recoup.reports.base import Kind
+
+NumberStyle = Literal["plain", "dot", "comma"]
+SlashOrder = Literal["mdy", "dmy"]
+
+# Month names and abbreviations as localised Date Range reports print them (UK `Sept`,
+# FR `janv.`/`juil.`, DE `Mär`/`Mrz`, IT `gen`, ES `ene`, NL `mrt`); matched after lower-casing
+# and dropping a trailing dot.
+MONTHS: dict[str, int] = {}
+for number, names in enumerate(
+    [
+        "jan january janv janvier januar jän gen gennaio ene enero januari",
+        "feb february févr fevr février februar febbraio febrero februari",
+        "mar march mars mär märz mrz marzo maart mrt",
+        "apr april avr avril aprile abr abril",
+        "may mai mag maggio mayo mei",
+        "jun june juin juni giu giugno junio",
+        "jul july juil juillet juli lug luglio julio",
+        "aug august août aout ago agosto augustus",
+        "sep sept september septembre set settembre septiembre",
+        "oct october okt oktober ott ottobre octubre",
+        "nov november novembre noviembre",
+        "dec december déc decembre décembre dez dezember dic dicembre diciembre",
+    ],
+    start=1,
+):
+    for name in names.split():
+        MONTHS[name] = number
+
+
+def clean(raw: str) -> str:
+    """Trimmed text; empty and `--` (Amazon's "not applicable") become NULL."""
+    return f"NULLIF(NULLIF(trim({raw}), ''), '--')"
+
+
+@dataclass(frozen=True)
+class FileStyle:
+    """How one file writes numbers and slashed dates (detected per file, never assumed)."""
+
+    numbers: NumberStyle = "plain"
+    slash_order: SlashOrder = "mdy"
+
+
+def _month_number(token: str) -> str:
+    cases = " ".join(f"WHEN '{name}' THEN {num}" for name, num in MONTHS.items())
+    return f"(CASE rtrim(lower({token}), '.') {cases} END)"
+
+
+def date_sql(t: str, style: FileStyle) -> str:
+    """A DATE from any date or timestamp Amazon prints; the calendar date as printed.
+
+    ISO timestamps keep the part before `T` (audit-rules principle 4), so a time zone offset
+    never moves an event to another day.
+    """
+    first = f"split_part({t}, ' ', 1)"
+    slash4 = "%m/%d/%Y" if style.slash_order == "mdy" else "%d/%m/%Y"
+    slash2 = "%m/%d/%y" if style.slash_order == "mdy" else "%d/%m/%y"
+    us = r"^([^\d\s,]+)\.? (\d{1,2}),? (\d{4})"  # Sep 4, 2026 1:05:07 AM PDT
+    eu = r"^(\d{1,2})\.? ([^\d\s,]+)\.? (\d{4})"  # 1 Sept 2025 03:28:04 UTC; 1 juil. 2025
+
+    def part(pattern: str, group: int) -> str:
+        return f"regexp_extract({t}, '{pattern}', {group})"
+
+    def made(pattern: str, y: int, m: int, d: int) -> str:
+        year = f"try_cast({part(pattern, y)} AS INTEGER)"
+        days = f"try_cast({part(pattern, d)} AS INTEGER)"
+        return f"try_cast(make_date({year}, {_month_number(part(pattern, m))}, {days}) AS TIMESTAMP)"
+
+    textual = f"coalesce({made(us, 3, 1, 2)}, {made(eu, 3, 2, 1)})"
+    return (
+        f"CAST(CASE WHEN {t} IS NULL THEN NULL "
+        f"WHEN substr({t}, 5, 1) = '-' THEN try_strptime(left({t}, 10), '%Y-%m-%d') "
+        f"WHEN regexp_full_match({first}, '\\d{{1,2}}/\\d{{1,2}}/\\d{{4}}') "
+        f"THEN try_strptime({first}, '{slash4}') "
+        f"WHEN regexp_full_match({first}, '\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{4}}') "
+        f"THEN try_strptime({first}, '%d.%m.%Y') "
+        f"WHEN regexp_full_match({first}, '\\d{{1,2}}/\\d{{4}}') "
+        f"THEN try_strptime({first}, '%m/%Y') "
+        f"WHEN regexp_full_match({first}, '\\d{{1,2}}/\\d{{1,2}}/\\d{{2}}') "
+        f"THEN try_strptime({first}, '{slash2}') "
+        f"WHEN substr({t}, 5, 1) = '/' THEN try_strptime({first}, '%Y/%m/%d') "
+        f"ELSE {textual} END AS DATE)"
+    )
+
+
+def _number_text(t: str, style: NumberStyle) -> str:
+    if style == "dot":  # 1,234.56 (US/UK Date Range)
+        return f"replace({t}, ',', '')"
+    if style == "comma":  # 1.234,56 (DE), 1 234,56 with a no-break space (FR), 179,99
+        return f"replace(regexp_replace({t}, '[.\\s\u00a0\u202f'']', '', 'g'), ',', '.')"
+    return t  # SP-API flat files: `.` decimals, no thousands separator
+
+
+def cast_sql(kind: Kind, t: str, style: FileStyle, localised: bool) -> str:
+    """The typed value of cleaned text `t`; NULL when present but unreadable."""
+    numbers: NumberStyle = style.numbers if localised else "plain"
+    if kind == "text":
+        return t
+    if kind == "date":
+        return date_sql(t, style)
+    if kind == "decimal":
+        return f"TRY_CAST({_number_text(t, numbers)} AS DECIMAL(18,2))"
+    if kind == "measure":
+        return f"TRY_CAST({_number_text(t, numbers)} AS DOUBLE)"
+    if kind == "int":
+        n = _number_text(t, numbers)
+        # Only whole numbers: a cast would silently round `1.5` to 2.
+        return f"CASE WHEN regexp_full_match({n}, '[+-]?\\d+') THEN TRY_CAST({n} AS BIGINT) END"
+    if kind == "bool":
+        return (
+            f"CASE lower({t}) WHEN 'yes' THEN TRUE WHEN 'true' THEN TRUE WHEN 'y' THEN TRUE "
+            f"WHEN 'no' THEN FALSE WHEN 'false' THEN FALSE WHEN 'n' THEN FALSE END"
+        )
+    raise ValueError(kind)
+
+
+SQL_TYPES: dict[Kind, str] = {
+    "text": "VARCHAR",
+    "int": "BIGINT",
+    "decimal": "DECIMAL(18,2)",
+    "measure": "DOUBLE",
+    "date": "DATE",
+    "bool": "BOOLEAN",
+}
+
+KIND_WORDS: dict[Kind, str] = {
+    "text": "text",
+    "int": "a whole number",
+    "decimal": "an amount",
+    "measure": "a number",
+    "date": "a date",
+    "bool": "yes/no",
+}
