@@ -210,7 +210,7 @@ CREATE TABLE date_range_transactions_rows (
     sku VARCHAR,
     description VARCHAR,
     quantity BIGINT,
-    marketplace VARCHAR,
+    marketplace_name VARCHAR,
     account_type VARCHAR,
     fulfillment VARCHAR,
     order_city VARCHAR,

@@ -85,7 +85,7 @@ DATE_RANGE_COLUMNS: tuple[Column, ...] = (
     text("description", "description", "Beschreibung", "descripción", "descrizione",
          "beschrijving", "説明"),
     integer("quantity", "quantity", "Menge", "quantité", "quantità", "cantidad", "aantal", "数量"),
-    text("marketplace", "marketplace", "web de Amazon", "Amazon 出品サービス"),
+    text("marketplace_name", "marketplace", "web de Amazon", "Amazon 出品サービス"),
     text("account_type", "account type"),
     text("fulfillment", "fulfillment", "fulfilment", "Versand", "traitement",
          "gestión logística", "Gestione", "fulfillment", "フルフィルメント"),
@@ -152,7 +152,7 @@ DATE_RANGE = ReportType(
     columns=DATE_RANGE_COLUMNS,
     merge=DayBased("date_time"),
     date_column="date_time",
-    marketplace_from=(MarketplaceSource("marketplace"),),
+    marketplace_from=(MarketplaceSource("marketplace_name"),),
     localised_numbers=True,
     shape=_shape,
 )

@@ -1,0 +1,259 @@
+"""Recognise a report by its header, pick its encoding, and normalise it for staging.
+
+Encodings are tried strictly, never with replacement characters: a BOM decides; otherwise
+UTF-8, then cp1252 (NA/EU reports) or cp932 (JP), the first that decodes the whole file and
+yields a recognisable header wins. The normalised copy is UTF-8 with each data line prefixed by
+its physical line number in the original file, so every stored row and every reject can name
+its line; blank lines and preambles (Date Range reports) are skipped there.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from recoup.ingest.errors import FileProblem
+from recoup.reports import REPORT_TYPES
+from recoup.reports.base import ReportType, normalise_header
+from recoup.reports.inbound import JSON_LISTS
+
+HEAD_BYTES = 256 * 1024
+HEADER_SEARCH_LINES = 100
+
+
+@dataclass(frozen=True)
+class Layout:
+    report: ReportType
+    encoding: str
+    header_line: int  # physical line number of the header, 1-based
+    header: list[str]  # header names as printed
+    normalised: list[str]  # header names normalised for matching
+    delimiter: str
+    quoted: bool
+
+
+def _candidates(head: bytes, japanese: bool) -> list[str]:
+    if head.startswith(codecs.BOM_UTF8):
+        return ["utf-8-sig"]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ["utf-16"]
+    sample = head[:2000]
+    if sample and sample[1::2].count(0) > len(sample) // 4:
+        return ["utf-16-le"]
+    if sample and sample[0::2].count(0) > len(sample) // 4:
+        return ["utf-16-be"]
+    legacy = ["cp932", "cp1252"] if japanese or _looks_shift_jis(head) else ["cp1252", "cp932"]
+    return ["utf-8", *legacy]
+
+
+def _looks_shift_jis(head: bytes) -> bool:
+    """cp1252 decodes most Shift-JIS bytes into mojibake without an error; kana give it away."""
+    try:
+        text = codecs.getincrementaldecoder("cp932")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    kana = sum(1 for ch in text if "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff")
+    return kana >= 2
+
+
+def _split(line: str) -> tuple[list[str], str]:
+    if "\t" in line:
+        return [field.strip().strip('"') for field in line.split("\t")], "\t"
+    return next(csv.reader([line])), ","
+
+
+def _best_match(names: list[str]) -> ReportType | None:
+    full = [r for r in REPORT_TYPES if not r.match(names)[1]]
+    if not full:
+        return None
+    return max(full, key=lambda r: (len(r.signature), len(r.locate(names))))
+
+
+def _closest(lines: list[str]) -> tuple[ReportType, list[str]]:
+    best: tuple[float, ReportType, list[str]] | None = None
+    for line in lines:
+        names = [normalise_header(n) for n in _split(line)[0]]
+        for report in REPORT_TYPES:
+            satisfied, missing = report.match(names)
+            score = satisfied / len(report.signature)
+            if best is None or score > best[0]:
+                best = (score, report, missing)
+    if best is None:
+        return REPORT_TYPES[0], [REPORT_TYPES[0].columns[0].sources[0]]
+    return best[1], best[2]
+
+
+def _find_header(text: str, encoding: str) -> Layout | None:
+    physical = text.split("\n")[:-1] or text.split("\n")  # the last piece may be cut short
+    seen = 0
+    for number, raw in enumerate(physical, start=1):
+        line = raw.rstrip("\r")
+        if not line.strip():
+            continue
+        seen += 1
+        if seen > HEADER_SEARCH_LINES:
+            break
+        header, delimiter = _split(line)
+        names = [normalise_header(n) for n in header]
+        report = _best_match(names)
+        if report is None:
+            continue
+        quoted = delimiter == "," or (report.may_quote_tsv and _first_data_quoted(physical, number))
+        clean = [h.replace("\ufeff", "").strip().strip('"') for h in header]
+        return Layout(report, encoding, number, clean, names, delimiter, quoted)
+    return None
+
+
+def _first_data_quoted(lines: list[str], header_line: int) -> bool:
+    for raw in lines[header_line:]:
+        if raw.strip():
+            return raw.lstrip().startswith('"')
+    return lines[header_line - 1].lstrip().startswith('"')
+
+
+def detect(raw: Path, name: str, *, japanese: bool = False) -> Layout:
+    """The report layout and encoding of a file, or a FileProblem naming the closest report."""
+    with raw.open("rb") as stream:
+        head = stream.read(HEAD_BYTES)
+    if not head.strip():
+        raise FileProblem(name, "the file is empty")
+    tried: list[str] = []
+    decoded_any: str | None = None
+    for encoding in _candidates(head, japanese):
+        try:
+            text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+        except UnicodeDecodeError:
+            tried.append(encoding)
+            continue
+        decoded_any = decoded_any or text
+        layout = _find_header(text, encoding)
+        if layout is not None:
+            return layout
+    if decoded_any is None:
+        raise FileProblem(name, f"cannot be decoded as {', '.join(tried)}")
+    lines = [ln for ln in decoded_any.split("\n")[:HEADER_SEARCH_LINES] if ln.strip()]
+    closest, missing = _closest(lines)
+    raise FileProblem(
+        name,
+        f"not a report recoup knows. The closest is {closest.title} ({closest.name}), "
+        f"which also needs the column(s): {', '.join(missing)}",
+    )
+
+
+def normalise(
+    raw: Path,
+    layout: Layout,
+    out: Path,
+    name: str,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the data lines as UTF-8, each prefixed by its line number; return the line count.
+
+    Raises UnicodeDecodeError (caught by the caller, which tries the next encoding) when a byte
+    later in the file does not decode.
+    """
+    d = layout.delimiter
+    written = 0
+    pending: str | None = None  # a quoted record spanning physical lines
+    pending_line = 0
+    progress_chars = 0
+    number = 0
+    with (
+        raw.open("r", encoding=layout.encoding, errors="strict", newline="\n") as source,
+        out.open("w", encoding="utf-8", newline="\n") as sink,
+    ):
+        for number, line in enumerate(source, start=1):
+            progress_chars += len(line)
+            if number <= layout.header_line:
+                continue
+            text = line.rstrip("\r\n")
+            if pending is not None:
+                pending += "\n" + text
+                if text.count('"') % 2:
+                    sink.write(f"{pending_line}{d}{pending}\n")
+                    written += 1
+                    pending = None
+                continue
+            if not text.strip():
+                continue
+            if layout.quoted and text.count('"') % 2:
+                pending, pending_line = text, number
+                continue
+            sink.write(f"{number}{d}{text}\n")
+            written += 1
+            if on_progress is not None and written % 50_000 == 0:
+                on_progress(progress_chars)
+                progress_chars = 0
+        if pending is not None:
+            raise FileProblem(name, "a quoted value is never closed", pending_line)
+    if on_progress is not None:
+        on_progress(progress_chars)
+    return written
+
+
+def next_encoding(layout: Layout, raw: Path, name: str) -> Layout:
+    """The same layout read with the next encoding that also recognises the header."""
+    with raw.open("rb") as stream:
+        head = stream.read(HEAD_BYTES)
+    order = _candidates(head, japanese=False)
+    later = order[order.index(layout.encoding) + 1 :] if layout.encoding in order else []
+    for encoding in later:
+        try:
+            text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+        except UnicodeDecodeError:
+            continue
+        found = _find_header(text, encoding)
+        if found is not None and found.report == layout.report:
+            return found
+    raise FileProblem(name, f"cannot be decoded as any of {', '.join(order)}")
+
+
+def json_to_tsv(raw: Path, name: str, out: Path) -> bool:
+    """Flatten an Inbound API JSON payload into a TSV with the API's field names.
+
+    Returns False when the file is not JSON. Line numbers of the TSV are the record numbers
+    plus one (the header is line 1).
+    """
+    with raw.open("rb") as stream:
+        start = stream.read(64).lstrip(codecs.BOM_UTF8).lstrip()
+    if not start.startswith((b"{", b"[")):
+        return False
+    try:
+        document = json.loads(raw.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FileProblem(name, f"looks like JSON but cannot be read ({exc})") from exc
+    records = _json_records(document)
+    if records is None:
+        raise FileProblem(
+            name,
+            "a JSON file, but not an Inbound API payload (expected payload.ShipmentData or "
+            "payload.ItemData)",
+        )
+    fields: list[str] = []
+    for record in records:
+        for key, value in record.items():
+            if key not in fields and not isinstance(value, dict | list):
+                fields.append(key)
+    with out.open("w", encoding="utf-8", newline="\n") as sink:
+        sink.write("\t".join(fields) + "\n")
+        for record in records:
+            values = ["" if record.get(f) is None else str(record.get(f)) for f in fields]
+            sink.write("\t".join(v.replace("\t", " ").replace("\n", " ") for v in values) + "\n")
+    return True
+
+
+def _json_records(document: object) -> list[dict[str, object]] | None:
+    if isinstance(document, dict):
+        payload = document.get("payload", document)
+        if isinstance(payload, dict):
+            for key in JSON_LISTS:
+                if isinstance(payload.get(key), list):
+                    return [r for r in payload[key] if isinstance(r, dict)]
+        return None
+    if isinstance(document, list) and all(isinstance(r, dict) for r in document):
+        return list(document)
+    return None

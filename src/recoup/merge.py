@@ -1,0 +1,50 @@
+"""Views that resolve overlapping downloads into one current set of rows per canonical table.
+
+`<table>_rows` keeps every imported row forever; `<table>` (a view) is what the audit reads:
+- day-based reports: each (account, marketplace, day) takes its rows from the most recently
+  imported file covering that day, so overlapping exports never double count while identical
+  rows inside one file all count;
+- snapshot reports: the newest download of each key wins;
+- settlements: the newest file holding a settlement id wins that whole settlement.
+"""
+
+from __future__ import annotations
+
+from recoup.reports import REPORT_TYPES
+from recoup.reports.base import BySettlement, DayBased, ReportType, Snapshot
+
+
+def view_sql(report: ReportType) -> list[str]:
+    table = report.table
+    merge = report.merge
+    if isinstance(merge, DayBased):
+        return [
+            f"""CREATE OR REPLACE VIEW {table} AS
+            SELECT r.* FROM {table}_rows r
+            JOIN (SELECT account, marketplace, day, max(file_id) AS file_id
+                  FROM coverage_days WHERE canonical = '{table}' GROUP BY ALL) owner
+              ON r.account = owner.account AND r.marketplace = owner.marketplace
+             AND r.{merge.day_column} = owner.day AND r.file_id = owner.file_id"""
+        ]
+    if isinstance(merge, Snapshot):
+        keys = ", ".join(merge.keys)
+        return [
+            f"""CREATE OR REPLACE VIEW {table} AS
+            SELECT * FROM {table}_rows
+            QUALIFY row_number() OVER (PARTITION BY account, marketplace, {keys}
+                                       ORDER BY file_id DESC, line DESC) = 1"""
+        ]
+    assert isinstance(merge, BySettlement)
+    return [
+        f"""CREATE OR REPLACE VIEW {name} AS
+        SELECT * FROM {name}_rows
+        QUALIFY file_id = max(file_id) OVER (PARTITION BY account, settlement_id)"""
+        for name in ("settlements", "settlement_summaries")
+    ]
+
+
+def all_view_sql() -> list[str]:
+    statements: dict[str, list[str]] = {}
+    for report in REPORT_TYPES:
+        statements.setdefault(report.table, view_sql(report))
+    return [sql for group in statements.values() for sql in group]

@@ -1,0 +1,108 @@
+"""A workspace: one DuckDB file, a `raw/` store of every imported file, and numbered migrations.
+
+    recoup-workspace/
+      recoup.duckdb      canonical tables, imported-file register, rejects, findings
+      raw/<sha256>       every imported report, byte for byte
+      tmp/               scratch space for one import (emptied afterwards)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+
+from recoup.merge import all_view_sql
+
+DB_NAME = "recoup.duckdb"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    """The numbered SQL files shipped in `recoup/migrations`, in order."""
+    found = []
+    for entry in resources.files("recoup.migrations").iterdir():
+        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    return sorted(found, key=lambda m: m.version)
+
+
+class Workspace:
+    """An open workspace. Use as a context manager, or call `close()`."""
+
+    def __init__(self, root: Path, *, target_version: int | None = None) -> None:
+        self.root = root
+        self.raw_dir = root / "raw"
+        self.tmp_dir = root / "tmp"
+        for folder in (self.root, self.raw_dir, self.tmp_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(root / DB_NAME))
+        self.migrate(target_version)
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / DB_NAME
+
+    def schema_version(self) -> int:
+        row = self.con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def migrate(self, target_version: int | None = None) -> list[Migration]:
+        """Apply pending migrations (each in its own transaction), then refresh the views."""
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        current = self.schema_version()
+        applied = []
+        for migration in migrations():
+            if migration.version <= current:
+                continue
+            if target_version is not None and migration.version > target_version:
+                break
+            self.con.begin()
+            try:
+                self.con.execute(migration.sql)
+                self.con.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, now())",
+                    [migration.version, migration.name],
+                )
+                self.con.commit()
+            except Exception:
+                self.con.rollback()
+                raise
+            applied.append(migration)
+        if target_version is None:
+            self.con.begin()
+            for sql in all_view_sql():
+                self.con.execute(sql)
+            self.con.commit()
+        return applied
+
+    def raw_path(self, sha256: str) -> Path:
+        return self.raw_dir / sha256
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
