@@ -14,9 +14,14 @@ $(BIN)/recoup: pyproject.toml
 
 install: $(BIN)/recoup
 
-# Imports the bundled sample reports into ./recoup-workspace and prints what it holds.
+# Until the simulator lands: imports the bundled sample reports (every layout recoup reads)
+# into ./recoup-workspace and prints what it holds. Reports that do not name their marketplace
+# are imported with the right --marketplace first; the rest of the folder is US.
+FIXTURES := tests/data/reports
 demo: install
-	$(BIN)/recoup --workspace $(WORKSPACE) import --marketplace US src/recoup/fixtures/demo
+	$(BIN)/recoup --workspace $(WORKSPACE) import --marketplace JP $(FIXTURES)/customer_returns/jp_cp932.tsv
+	$(BIN)/recoup --workspace $(WORKSPACE) import --marketplace DE $(FIXTURES)/fee_preview/eu_de.tsv
+	$(BIN)/recoup --workspace $(WORKSPACE) import --marketplace US $(FIXTURES)
 	$(BIN)/recoup --workspace $(WORKSPACE) status
 
 test: install

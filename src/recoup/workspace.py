@@ -90,6 +90,16 @@ class Workspace:
             self.con.commit()
         return applied
 
+    def sweep(self) -> None:
+        """Remove what an interrupted import left behind: scratch files, and raw copies whose
+        import never committed (the database itself rolls back on its own)."""
+        for leftover in self.tmp_dir.iterdir():
+            leftover.unlink(missing_ok=True)
+        known = {row[0] for row in self.con.execute("SELECT sha256 FROM source_files").fetchall()}
+        for stored in self.raw_dir.iterdir():
+            if stored.name not in known:
+                stored.unlink(missing_ok=True)
+
     def raw_path(self, sha256: str) -> Path:
         return self.raw_dir / sha256
 

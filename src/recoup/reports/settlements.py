@@ -140,7 +140,8 @@ def settlement_check(file_id: int) -> str:
     """One warning per settlement whose rows do not add up to its summary total."""
     return f"""
         SELECT format('settlement {{}}: rows sum to {{}} but the summary total-amount is {{}}',
-                      s.settlement_id, coalesce(l.rows_total, 0), s.total_amount)
+                      s.settlement_id, CAST(coalesce(l.rows_total, 0) AS VARCHAR),
+                      CAST(s.total_amount AS VARCHAR))
         FROM settlement_summaries_rows s
         LEFT JOIN (SELECT settlement_id, sum(amount) AS rows_total FROM settlements_rows
                    WHERE file_id = {file_id} GROUP BY settlement_id) l USING (settlement_id)

@@ -1,0 +1,87 @@
+"""The one-screen summaries printed at the end of `recoup import` and by `recoup status`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from recoup.ingest import FileResult
+
+MAX_REJECTS_SHOWN = 10
+
+
+def _period(first: object, last: object) -> str:
+    if first is None:
+        return "-"
+    return f"{first}..{last}" if first != last else str(first)
+
+
+def print_import_summary(console: Console, results: list[FileResult]) -> None:
+    imported = [r for r in results if r.status == "imported"]
+    table = Table(title="Imported", title_justify="left")
+    for heading in ("report", "files", "rows", "period", "markets", "rejects", "encoding"):
+        table.add_column(heading, justify="right" if heading in ("files", "rows", "rejects")
+                         else "left")
+    groups: dict[str, list[FileResult]] = defaultdict(list)
+    for result in imported:
+        groups[result.table or "?"].append(result)
+    for name, group in groups.items():
+        firsts = [r.first_date for r in group if r.first_date is not None]
+        lasts = [r.last_date for r in group if r.last_date is not None]
+        rejects = sum(r.rejects for r in group)
+        table.add_row(
+            name,
+            str(len(group)),
+            f"{sum(r.rows for r in group):,}",
+            _period(min(firsts) if firsts else None, max(lasts) if lasts else None),  # type: ignore[type-var]
+            ", ".join(sorted({m for r in group for m in r.marketplaces})),
+            f"[red]{rejects}[/red]" if rejects else "0",
+            ", ".join(sorted({r.encoding or "?" for r in group})),
+        )
+    if imported:
+        console.print(table)
+    duplicates = [r for r in results if r.status == "duplicate"]
+    if duplicates:
+        console.print(f"{len(duplicates)} file(s) already imported, nothing to do:")
+        for r in duplicates:
+            console.print(f"  {r.name} (same bytes as {r.same_as})", markup=False)
+    for r in imported:
+        for warning in r.warnings:
+            console.print(f"[yellow]warning[/yellow] {r.name}: {warning}", highlight=False)
+        if r.rejects:
+            console.print(
+                f"[red]{r.rejects} row(s) of {r.name} could not be read[/red] "
+                "(stored as rejects; `recoup status` counts them):",
+                highlight=False,
+            )
+            for line, column, raw, problem in r.reject_samples[:MAX_REJECTS_SHOWN]:
+                where = f"line {line}" + (f", column {column!r}" if column else "")
+                text = (raw or "")[:80]
+                console.print(f"  {where}: {problem}: {text!r}", markup=False)
+            if r.rejects > MAX_REJECTS_SHOWN:
+                console.print(f"  ... and {r.rejects - MAX_REJECTS_SHOWN} more", markup=False)
+    for r in results:
+        if r.status == "failed":
+            console.print(f"[red]error[/red] {r.problem}", highlight=False)
+    if not results:
+        console.print("No files found.")
+
+
+def print_status(console: Console, status: dict[str, Any]) -> None:
+    table = Table(title="Workspace", title_justify="left")
+    for heading in ("report", "files", "rows", "period", "markets", "rejects"):
+        table.add_column(heading, justify="right" if heading in ("files", "rows", "rejects")
+                         else "left")
+    for name, entry in status.items():
+        table.add_row(
+            name,
+            str(entry["files"]),
+            f"{entry['rows']:,}",
+            _period(entry["first_date"], entry["last_date"]),
+            ", ".join(entry["marketplaces"]),
+            f"[red]{entry['rejects']}[/red]" if entry["rejects"] else "0",
+        )
+    console.print(table)
