@@ -94,16 +94,20 @@ class FileLoader:
             f"WHEN 'c{i}' THEN {_quote(h)}" for i, h in enumerate(self.layout.header)
         )
         d = _quote(self.layout.delimiter)
+        # DuckDB reports a short row once per missing column: one reject per line is enough.
         self.con.execute(
             f"""INSERT INTO rejects
             SELECT {self.file_id}, TRY_CAST(split_part(csv_line, {d}, 1) AS BIGINT),
-                   CASE column_name {names} ELSE NULL END,
-                   substr(csv_line, strpos(csv_line, {d}) + 1),
+                   CASE column_name {names} ELSE NULL END, raw,
                    CASE error_type WHEN 'MISSING COLUMNS' THEN 'too few fields'
                                    WHEN 'TOO MANY COLUMNS' THEN 'too many fields'
                                    ELSE lower(CAST(error_type AS VARCHAR)) END
-                   || ' (expected {len(self.layout.header)})'
-            FROM rejected_{self.file_id}"""
+                   || format(' (found {{}}, expected {len(self.layout.header)})',
+                             length(raw) - length(replace(raw, {d}, '')) + 1)
+            FROM (SELECT csv_line, substr(csv_line, strpos(csv_line, {d}) + 1) AS raw,
+                         arg_min(column_name, column_idx) AS column_name,
+                         arg_min(error_type, column_idx) AS error_type
+                  FROM rejected_{self.file_id} GROUP BY csv_line, line)"""
         )
         self.con.execute(f"DROP TABLE rejected_{self.file_id}")
         self.con.execute(f"DROP TABLE scanned_{self.file_id}")
