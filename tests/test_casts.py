@@ -12,7 +12,9 @@ from recoup.reports.marketplaces import normalise_marketplace
 
 
 def _eval(sql: str, value: str) -> object:
-    row = duckdb.connect().execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS t)", [value]).fetchone()
+    row = (
+        duckdb.connect().execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS t)", [value]).fetchone()
+    )
     assert row is not None
     return row[0]
 
@@ -74,8 +76,14 @@ def test_header_names_normalise() -> None:
 
 @pytest.mark.parametrize(
     ("printed", "code"),
-    [("Amazon.com", "US"), ("Non-Amazon CA", "CA"), ("GB", "UK"), ("amazon.de", "DE"),
-     ("Non-Amazon", None), ("LGB3", None)],
+    [
+        ("Amazon.com", "US"),
+        ("Non-Amazon CA", "CA"),
+        ("GB", "UK"),
+        ("amazon.de", "DE"),
+        ("Non-Amazon", None),
+        ("LGB3", None),
+    ],
 )
 def test_marketplaces(printed: str, code: str | None) -> None:
     assert normalise_marketplace(printed) == code

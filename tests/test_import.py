@@ -14,21 +14,50 @@ from tests.conftest import DATA, REAL_SETTLEMENTS, count, tsv
 
 REPORTS = DATA / "reports"
 LEDGER_HEADER = [
-    "Date", "FNSKU", "ASIN", "MSKU", "Title", "Event Type", "Reference ID", "Quantity",
-    "Fulfillment Center", "Disposition", "Reason", "Country", "Reconciled Quantity",
+    "Date",
+    "FNSKU",
+    "ASIN",
+    "MSKU",
+    "Title",
+    "Event Type",
+    "Reference ID",
+    "Quantity",
+    "Fulfillment Center",
+    "Disposition",
+    "Reason",
+    "Country",
+    "Reconciled Quantity",
     "Unreconciled Quantity",
 ]
 
 
 def ledger_row(date: str, quantity: str, ref: str = "", event: str = "Shipments") -> list[str]:
-    return [date, "X001AAA111", "B0AAA11111", "MUG-RED", "Red Mug", event, ref, quantity,
-            "LGB3", "SELLABLE", "", "US", "", ""]
+    return [
+        date,
+        "X001AAA111",
+        "B0AAA11111",
+        "MUG-RED",
+        "Red Mug",
+        event,
+        ref,
+        quantity,
+        "LGB3",
+        "SELLABLE",
+        "",
+        "US",
+        "",
+        "",
+    ]
 
 
 def snapshot(ws: Workspace) -> list[object]:
     """Everything a failed import must leave untouched."""
-    tables = [r[0] for r in ws.con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY 1").fetchall()]
+    tables = [
+        r[0]
+        for r in ws.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY 1"
+        ).fetchall()
+    ]
     state: list[object] = [sorted(p.name for p in ws.raw_dir.iterdir())]
     for table in tables:
         state.append((table, ws.con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()))
@@ -37,13 +66,16 @@ def snapshot(ws: Workspace) -> list[object]:
 
 # -- idempotency and overlap -------------------------------------------------------------------
 
+
 def test_reimporting_the_same_bytes_is_a_no_op_that_says_so(workspace: Workspace) -> None:
     path = REPORTS / "reimbursements/us_cp1252.tsv"
     (first,) = import_paths(workspace, [path])
     before = snapshot(workspace)
     (second,) = import_paths(workspace, [path])
-    assert first.status == "imported" and first.rows == 4
-    assert second.status == "duplicate" and second.same_as == str(path)
+    assert first.status == "imported"
+    assert first.rows == 4
+    assert second.status == "duplicate"
+    assert second.same_as == str(path)
     assert snapshot(workspace) == before
 
 
@@ -54,42 +86,55 @@ def test_gzip_and_zip_members_are_the_same_reports(workspace: Workspace, tmp_pat
     archive = tmp_path / "reports.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.write(source, "inner/returns.tsv")
-        zf.writestr("inner/removals.tsv.gz", gzip.compress(
-            (REPORTS / "removal_shipments/us.tsv").read_bytes()))
+        zf.writestr(
+            "inner/removals.tsv.gz",
+            gzip.compress((REPORTS / "removal_shipments/us.tsv").read_bytes()),
+        )
     results = import_paths(workspace, [gz, archive], marketplace="US")
     assert [r.status for r in results] == ["imported", "duplicate", "imported"]
     assert results[2].name.endswith("reports.zip!inner/removals.tsv.gz")
     assert count(workspace, "SELECT count(*) FROM customer_returns") == 3
     assert count(workspace, "SELECT count(*) FROM removal_shipments") == 2
-    stored = workspace.raw_path(workspace.con.execute(
-        "SELECT sha256 FROM source_files WHERE report_type = 'customer_returns'"
-    ).fetchone()[0])  # type: ignore[index]
+    stored = workspace.raw_path(
+        workspace.con.execute(
+            "SELECT sha256 FROM source_files WHERE report_type = 'customer_returns'"
+        ).fetchone()[0]
+    )  # type: ignore[index]
     assert stored.read_bytes() == source.read_bytes()
 
 
-def test_overlapping_ledger_exports_never_double_count(workspace: Workspace, tmp_path: Path) -> None:
+def test_overlapping_ledger_exports_never_double_count(
+    workspace: Workspace, tmp_path: Path
+) -> None:
     may = tmp_path / "may.tsv"
-    may.write_text(tsv(
-        LEDGER_HEADER,
-        ledger_row("05/01/2026", "-1"),
-        ledger_row("05/29/2026", "-1"),
-        ledger_row("05/29/2026", "-1"),  # identical rows in one file: two real shipments
-        ledger_row("05/31/2026", "-5"),
-    ))
+    may.write_text(
+        tsv(
+            LEDGER_HEADER,
+            ledger_row("05/01/2026", "-1"),
+            ledger_row("05/29/2026", "-1"),
+            ledger_row("05/29/2026", "-1"),  # identical rows in one file: two real shipments
+            ledger_row("05/31/2026", "-5"),
+        )
+    )
     june = tmp_path / "june.tsv"
-    june.write_text(tsv(
-        LEDGER_HEADER,
-        ledger_row("05/28/2026", "-2"),  # overlap starts on the 28th
-        ledger_row("05/29/2026", "-1"),  # the 29th as the newer export saw it
-        # nothing on the 31st: the newer export covers that day and saw no event
-        ledger_row("06/02/2026", "-3"),
-    ))
+    june.write_text(
+        tsv(
+            LEDGER_HEADER,
+            ledger_row("05/28/2026", "-2"),  # overlap starts on the 28th
+            ledger_row("05/29/2026", "-1"),  # the 29th as the newer export saw it
+            # nothing on the 31st: the newer export covers that day and saw no event
+            ledger_row("06/02/2026", "-3"),
+        )
+    )
     import_paths(workspace, [may, june])
     rows = workspace.con.execute(
         "SELECT date::VARCHAR, quantity, file_id FROM ledger_detail ORDER BY date, line"
     ).fetchall()
     assert [(d, q) for d, q, _ in rows] == [
-        ("2026-05-01", -1), ("2026-05-28", -2), ("2026-05-29", -1), ("2026-06-02", -3)
+        ("2026-05-01", -1),
+        ("2026-05-28", -2),
+        ("2026-05-29", -1),
+        ("2026-06-02", -3),
     ]
     # Every row is still kept in the register of everything imported.
     assert count(workspace, "SELECT count(*) FROM ledger_detail_rows") == 7
@@ -97,9 +142,9 @@ def test_overlapping_ledger_exports_never_double_count(workspace: Workspace, tmp
 
 def test_identical_rows_inside_one_file_all_count(workspace: Workspace) -> None:
     import_paths(workspace, [REPORTS / "ledger_detail/us_spaced_2026.tsv"])
-    assert count(
-        workspace, "SELECT count(*) FROM ledger_detail WHERE event_type = 'Shipments'"
-    ) == 2
+    assert (
+        count(workspace, "SELECT count(*) FROM ledger_detail WHERE event_type = 'Shipments'") == 2
+    )
 
 
 def test_snapshot_reports_keep_the_newest_state(workspace: Workspace) -> None:
@@ -139,7 +184,9 @@ def test_real_amazon_ca_settlements_import_and_reconcile(workspace: Workspace) -
     ).fetchall() == [("FBA Inventory Reimbursement", "43.29")]
 
 
-def test_a_settlement_that_does_not_add_up_is_a_warning(workspace: Workspace, tmp_path: Path) -> None:
+def test_a_settlement_that_does_not_add_up_is_a_warning(
+    workspace: Workspace, tmp_path: Path
+) -> None:
     text = (REPORTS / "settlements/v2_us.tsv").read_text().replace("\t14.00\t", "\t15.00\t")
     wrong = tmp_path / "wrong.tsv"
     wrong.write_text(text)
@@ -152,6 +199,7 @@ def test_a_settlement_that_does_not_add_up_is_a_warning(workspace: Workspace, tm
 
 # -- marketplaces and accounts -----------------------------------------------------------------
 
+
 def test_marketplace_from_the_flag_when_the_report_does_not_say(
     workspace: Workspace, tmp_path: Path
 ) -> None:
@@ -160,7 +208,8 @@ def test_marketplace_from_the_flag_when_the_report_does_not_say(
     (failed,) = import_paths(workspace, [path])
     assert failed.status == "failed"
     assert "does not say which marketplace" in (failed.problem or "")
-    assert "--marketplace" in (failed.problem or "") and str(path) in (failed.problem or "")
+    assert "--marketplace" in (failed.problem or "")
+    assert str(path) in (failed.problem or "")
     assert snapshot(workspace) == before
     (ok,) = import_paths(workspace, [path], marketplace="US")
     assert ok.marketplaces == ["US"]
@@ -177,11 +226,13 @@ def test_accounts_are_kept_apart(workspace: Workspace) -> None:
 
 # -- bad input ---------------------------------------------------------------------------------
 
+
 def test_an_unknown_file_names_the_closest_report(workspace: Workspace) -> None:
     (result,) = import_paths(workspace, [DATA / "bad/not_a_report.csv"])
     assert result.status == "failed"
     assert "not a report recoup knows" in (result.problem or "")
-    assert "closest is" in (result.problem or "") and "needs the column(s)" in (result.problem or "")
+    assert "closest is" in (result.problem or "")
+    assert "needs the column(s)" in (result.problem or "")
 
 
 def test_a_report_missing_a_column_names_it(workspace: Workspace, tmp_path: Path) -> None:
@@ -205,7 +256,8 @@ def test_rows_that_cannot_be_read_are_kept_as_rejects(workspace: Workspace) -> N
     rejects = workspace.con.execute(
         "SELECT line, column_name, raw_text, problem FROM rejects ORDER BY line"
     ).fetchall()
-    assert rejects[0][0] == 3 and rejects[0][3].startswith("too few fields")
+    assert rejects[0][0] == 3
+    assert rejects[0][3].startswith("too few fields")
     assert rejects[0][2].startswith("2026-09-15T07:03:57+00:00\t111-1234567-1234568")
     assert rejects[1] == (4, "quantity", "two", "cannot be read as a whole number")
     assert rejects[2] == (5, "return-date", "not a date", "cannot be read as a date")
@@ -233,7 +285,8 @@ def test_bytes_no_encoding_can_read_are_an_error_not_mojibake(
     bad.write_bytes(good.replace(b"Red Mug 12oz", b"Red Mug \x81\x20", 1))
     before = snapshot(workspace)
     (result,) = import_paths(workspace, [bad], marketplace="US")
-    assert result.status == "failed" and "cannot be decoded" in (result.problem or "")
+    assert result.status == "failed"
+    assert "cannot be decoded" in (result.problem or "")
     assert snapshot(workspace) == before
 
 
@@ -276,25 +329,35 @@ def test_a_failure_mid_load_leaves_the_workspace_as_it_was(
 
 def test_encodings_are_recorded(workspace: Workspace) -> None:
     import_paths(workspace, [REPORTS], marketplace="US")
-    encodings = dict(workspace.con.execute(
-        "SELECT regexp_extract(name, '[^/]+/[^/]+$'), encoding FROM source_files"
-    ).fetchall())
+    encodings = dict(
+        workspace.con.execute(
+            "SELECT regexp_extract(name, '[^/]+/[^/]+$'), encoding FROM source_files"
+        ).fetchall()
+    )
     assert encodings["reimbursements/us_cp1252.tsv"] == "cp1252"
     assert encodings["customer_returns/jp_cp932.tsv"] == "cp932"
     assert encodings["ledger_summary/resaved_utf16.txt"] == "utf-16"
     assert encodings["ledger_detail/seller_central_download.csv"] == "utf-8-sig"
-    assert count(workspace, "SELECT count(*) FROM reimbursements "
-                            "WHERE product_name = 'Red Mug® 12oz – gift'") == 3
-    texts = "".join(str(r) for r in workspace.con.execute(
-        "SELECT * FROM customer_returns_rows").fetchall())
-    assert "\ufffd" not in texts and "赤いマグカップ" in texts
+    assert (
+        count(
+            workspace,
+            "SELECT count(*) FROM reimbursements WHERE product_name = 'Red Mug® 12oz – gift'",
+        )
+        == 3
+    )
+    texts = "".join(
+        str(r) for r in workspace.con.execute("SELECT * FROM customer_returns_rows").fetchall()
+    )
+    assert "\ufffd" not in texts
+    assert "赤いマグカップ" in texts
 
 
 def test_a_json_file_that_is_not_an_inbound_payload(workspace: Workspace, tmp_path: Path) -> None:
     other = tmp_path / "other.json"
     other.write_text('{"payload": {"Orders": []}}')
     (result,) = import_paths(workspace, [other])
-    assert result.status == "failed" and "not an Inbound API payload" in (result.problem or "")
+    assert result.status == "failed"
+    assert "not an Inbound API payload" in (result.problem or "")
 
 
 def test_quoted_csv_value_spanning_lines(workspace: Workspace, tmp_path: Path) -> None:
@@ -302,12 +365,20 @@ def test_quoted_csv_value_spanning_lines(workspace: Workspace, tmp_path: Path) -
     row = ledger_row("05/01/2026", "-1")
     row[4] = "Red Mug\nsecond line"
     path = tmp_path / "ledger.csv"
-    path.write_text(header + '"' + '","'.join(row) + '"\n' + '"' + '","'.join(
-        ledger_row("05/02/2026", "-2")) + '"\n')
+    path.write_text(
+        header
+        + '"'
+        + '","'.join(row)
+        + '"\n'
+        + '"'
+        + '","'.join(ledger_row("05/02/2026", "-2"))
+        + '"\n'
+    )
     (result,) = import_paths(workspace, [path])
     assert (result.rows, result.rejects) == (2, 0)
-    assert workspace.con.execute("SELECT line, title FROM ledger_detail ORDER BY line").fetchall(
-    ) == [(2, "Red Mug\nsecond line"), (4, "Red Mug")]
+    assert workspace.con.execute(
+        "SELECT line, title FROM ledger_detail ORDER BY line"
+    ).fetchall() == [(2, "Red Mug\nsecond line"), (4, "Red Mug")]
 
 
 def test_progress_reaches_the_reporter(workspace: Workspace) -> None:
@@ -330,7 +401,8 @@ def test_progress_reaches_the_reporter(workspace: Workspace) -> None:
     import_paths(workspace, [path], reporter=Recorder())
     size = path.stat().st_size
     assert seen[0] == f"start us_cp1252.tsv {size}"
-    assert f"advance {size}" in seen and "loading FBA Reimbursements" in seen
+    assert f"advance {size}" in seen
+    assert "loading FBA Reimbursements" in seen
     assert seen[-1] == "done"
 
 

@@ -24,9 +24,7 @@ def test_fresh_and_upgraded_workspaces_end_identical(tmp_path: Path) -> None:
     first = migrations()[0].version
     with Workspace(tmp_path / "old", target_version=first) as old:
         assert old.schema_version() == first
-        old.con.execute(
-            "INSERT INTO import_warnings VALUES (1, 'kept across the upgrade')"
-        )
+        old.con.execute("INSERT INTO import_warnings VALUES (1, 'kept across the upgrade')")
     with Workspace(tmp_path / "old") as upgraded, Workspace(tmp_path / "new") as fresh:
         assert upgraded.schema_version() == fresh.schema_version() == migrations()[-1].version
         assert _schema(upgraded) == _schema(fresh)

@@ -96,7 +96,9 @@ def import_command(
     if marketplace:
         market = normalise_marketplace(marketplace)
         if market is None:
-            raise click.BadParameter(f"unknown marketplace {marketplace!r}", param_hint="--marketplace")
+            raise click.BadParameter(
+                f"unknown marketplace {marketplace!r}", param_hint="--marketplace"
+            )
     console = Console()
     with _open(ctx) as workspace:
         progress = Progress(

@@ -30,7 +30,8 @@ def workspace_status(con: duckdb.DuckDBPyConnection, account: str | None = None)
             f"WHERE canonical = '{table}' {'AND account = $account' if account else ''}",
             params,
         ).fetchone()
-        assert rows is not None and files is not None
+        assert rows is not None
+        assert files is not None
         status[table] = {
             "files": int(files[0]),
             "rows": int(rows[0]),

@@ -23,8 +23,9 @@ def print_import_summary(console: Console, results: list[FileResult]) -> None:
     imported = [r for r in results if r.status == "imported"]
     table = Table(title="Imported", title_justify="left")
     for heading in ("report", "files", "rows", "period", "markets", "rejects", "encoding"):
-        table.add_column(heading, justify="right" if heading in ("files", "rows", "rejects")
-                         else "left")
+        table.add_column(
+            heading, justify="right" if heading in ("files", "rows", "rejects") else "left"
+        )
     groups: dict[str, list[FileResult]] = defaultdict(list)
     for result in imported:
         groups[result.table or "?"].append(result)
@@ -73,8 +74,9 @@ def print_import_summary(console: Console, results: list[FileResult]) -> None:
 def print_status(console: Console, status: dict[str, Any]) -> None:
     table = Table(title="Workspace", title_justify="left")
     for heading in ("report", "files", "rows", "period", "markets", "rejects"):
-        table.add_column(heading, justify="right" if heading in ("files", "rows", "rejects")
-                         else "left")
+        table.add_column(
+            heading, justify="right" if heading in ("files", "rows", "rejects") else "left"
+        )
     for name, entry in status.items():
         table.add_row(
             name,

@@ -1,9 +1,9 @@
 """A workspace: one DuckDB file, a `raw/` store of every imported file, and numbered migrations.
 
-    recoup-workspace/
-      recoup.duckdb      canonical tables, imported-file register, rejects, findings
-      raw/<sha256>       every imported report, byte for byte
-      tmp/               scratch space for one import (emptied afterwards)
+recoup-workspace/
+  recoup.duckdb      canonical tables, imported-file register, rejects, findings
+  raw/<sha256>       every imported report, byte for byte
+  tmp/               scratch space for one import (emptied afterwards)
 """
 
 from __future__ import annotations

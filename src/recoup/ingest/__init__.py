@@ -110,8 +110,17 @@ def _import_one(
         temporary.unlink()
     scratch = [workspace.tmp_dir / f"{sha256}.json.tsv", workspace.tmp_dir / f"{sha256}.txt"]
     try:
-        return _decode_and_load(workspace, incoming, raw, sha256, size, account, marketplace,
-                                reporter, scratch)
+        return _decode_and_load(
+            workspace=workspace,
+            incoming=incoming,
+            raw=raw,
+            sha256=sha256,
+            size=size,
+            account=account,
+            marketplace=marketplace,
+            reporter=reporter,
+            scratch=scratch,
+        )
     except Exception:
         if created and not _referenced(workspace, sha256):
             raw.unlink(missing_ok=True)
@@ -129,6 +138,7 @@ def _referenced(workspace: Workspace, sha256: str) -> bool:
 
 
 def _decode_and_load(
+    *,
     workspace: Workspace,
     incoming: Incoming,
     raw: Path,
@@ -154,8 +164,13 @@ def _decode_and_load(
     con.begin()
     try:
         file_id = register(
-            con, account=account, sha256=sha256, name=name, origin=str(incoming.origin),
-            size=size, layout=layout,
+            con,
+            account=account,
+            sha256=sha256,
+            name=name,
+            origin=str(incoming.origin),
+            size=size,
+            layout=layout,
         )
         loader = FileLoader(
             con, layout, name=name, account=account, marketplace=marketplace, file_id=file_id

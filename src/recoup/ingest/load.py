@@ -78,7 +78,9 @@ class FileLoader:
     # -- stage -------------------------------------------------------------------------------
 
     def _stage(self, normalised: Path) -> None:
-        columns = {"line_no": "BIGINT"} | {f"c{i}": "VARCHAR" for i in range(len(self.layout.header))}
+        columns = {"line_no": "BIGINT"} | {
+            f"c{i}": "VARCHAR" for i in range(len(self.layout.header))
+        }
         quote = '"' if self.layout.quoted else ""
         spec = ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in columns.items())
         self.con.execute(
@@ -90,9 +92,7 @@ class FileLoader:
                 max_line_size={MAX_LINE_BYTES}, buffer_size={2 * MAX_LINE_BYTES},
                 null_padding=false, parallel=true)"""
         )
-        names = " ".join(
-            f"WHEN 'c{i}' THEN {_quote(h)}" for i, h in enumerate(self.layout.header)
-        )
+        names = " ".join(f"WHEN 'c{i}' THEN {_quote(h)}" for i, h in enumerate(self.layout.header))
         d = _quote(self.layout.delimiter)
         # DuckDB reports a short row once per missing column: one reject per line is enough.
         self.con.execute(
@@ -131,7 +131,9 @@ class FileLoader:
             comma = self.con.execute(f"SELECT bool_or({probe}) FROM {self.stage}").fetchone()
             numbers = "comma" if comma and comma[0] else "dot"
         dates = [
-            self._text(c) for c in self.report.columns if c.kind == "date" and c.name in self.located
+            self._text(c)
+            for c in self.report.columns
+            if c.kind == "date" and c.name in self.located
         ]
         order = "mdy"
         if dates:
@@ -262,9 +264,7 @@ class FileLoader:
         found = self.con.execute(self.report.check(self.file_id)).fetchall()
         warnings = [str(row[0]) for row in found]
         for warning in warnings:
-            self.con.execute(
-                "INSERT INTO import_warnings VALUES (?, ?)", [self.file_id, warning]
-            )
+            self.con.execute("INSERT INTO import_warnings VALUES (?, ?)", [self.file_id, warning])
         return warnings
 
     def _finish(self, warnings: list[str]) -> Loaded:

@@ -31,8 +31,10 @@ def copy_in(
                 on_progress(len(chunk))
     except (EOFError, zlib.error, zipfile.BadZipFile, OSError) as exc:
         temporary.unlink(missing_ok=True)
-        reason = "the compressed file is truncated or corrupt" if not isinstance(
-            exc, FileNotFoundError
-        ) else "cannot be read"
+        reason = (
+            "the compressed file is truncated or corrupt"
+            if not isinstance(exc, FileNotFoundError)
+            else "cannot be read"
+        )
         raise FileProblem(incoming.name, f"{reason} ({exc})") from exc
     return temporary, digest.hexdigest(), size

@@ -68,6 +68,13 @@ def expand(paths: list[Path]) -> Iterator[Incoming | FileProblem]:
                 except FileProblem as problem:
                     yield problem
             elif file.suffix.lower() == ".gz":
-                yield Incoming(str(file), file, _gunzip(lambda f=file: f.open("rb")))
+                yield Incoming(str(file), file, _gunzip(_opener(file)))
             else:
-                yield Incoming(str(file), file, lambda f=file: f.open("rb"))
+                yield Incoming(str(file), file, _opener(file))
+
+
+def _opener(path: Path) -> Callable[[], IO[bytes]]:
+    def open_() -> IO[bytes]:
+        return path.open("rb")
+
+    return open_

@@ -8,8 +8,8 @@ The ingest pipeline turns any declaration into staging, casting and merging SQL.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 Kind = Literal["text", "int", "decimal", "measure", "date", "bool"]

@@ -75,7 +75,9 @@ def date_sql(t: str, style: FileStyle) -> str:
     def made(pattern: str, y: int, m: int, d: int) -> str:
         year = f"try_cast({part(pattern, y)} AS INTEGER)"
         days = f"try_cast({part(pattern, d)} AS INTEGER)"
-        return f"try_cast(make_date({year}, {_month_number(part(pattern, m))}, {days}) AS TIMESTAMP)"
+        return (
+            f"try_cast(make_date({year}, {_month_number(part(pattern, m))}, {days}) AS TIMESTAMP)"
+        )
 
     textual = f"coalesce({made(us, 3, 1, 2)}, {made(eu, 3, 2, 1)})"
     return (

@@ -43,9 +43,7 @@ FEE_PREVIEW = ReportType(
         money("estimated_variable_closing_fee", "estimated-variable-closing-fee"),
         money("estimated_order_handling_fee_per_order", "estimated-order-handling-fee-per-order"),
         money("estimated_pick_pack_fee_per_unit", "estimated-pick-pack-fee-per-unit"),
-        money(
-            "estimated_weight_handling_fee_per_unit", "estimated-weight-handling-fee-per-unit"
-        ),
+        money("estimated_weight_handling_fee_per_unit", "estimated-weight-handling-fee-per-unit"),
         money(
             "expected_fulfillment_fee_per_unit",
             "expected-fulfillment-fee-per-unit",
