@@ -49,6 +49,8 @@ class Workspace:
             folder.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(str(root / DB_NAME))
         self.migrate(target_version)
+        if target_version is None:
+            self.sweep()
 
     @property
     def db_path(self) -> Path:

@@ -69,7 +69,6 @@ def import_paths(
 ) -> list[FileResult]:
     """Import every report under `paths`; one result per file, in the order read."""
     reporter = reporter or Silent()
-    workspace.sweep()
     results = []
     for item in expand(list(paths)):
         if isinstance(item, FileProblem):

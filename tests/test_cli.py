@@ -1,0 +1,87 @@
+"""The command line: exit codes, the summary, and `status --format json` (a stable interface)."""
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from recoup.cli import main
+from recoup.reports import CANONICAL_TABLES
+from tests.conftest import DATA
+
+REPORTS = DATA / "reports"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), env={"COLUMNS": "160", **(env or {})})
+    return result.exit_code, result.output
+
+
+def test_import_then_status_json(tmp_path: Path) -> None:
+    ws = str(tmp_path / "ws")
+    code, out = run(
+        "--workspace", ws, "import", "--marketplace", "US", str(REPORTS / "settlements")
+    )
+    assert code == 0, out
+    assert "settlements" in out and "2018-05-03..2026-03-12" in out
+    code, out = run("--workspace", ws, "status", "--format", "json")
+    status = json.loads(out)
+    assert list(status) == list(CANONICAL_TABLES)
+    assert len(status) == 17
+    assert status["settlements"] == {
+        "files": 2,
+        "rows": 16,
+        "first_date": "2018-05-03",
+        "last_date": "2026-03-12",
+        "marketplaces": ["DE", "US"],
+        "rejects": 0,
+    }
+    assert status["ledger_detail"]["files"] == 0 and status["ledger_detail"]["first_date"] is None
+
+
+def test_rejects_exit_non_zero_unless_accepted(tmp_path: Path) -> None:
+    bad = str(DATA / "bad/too_few_fields.tsv")
+    code, out = run("--workspace", str(tmp_path / "a"), "import", "--marketplace", "US", bad)
+    assert code == 1
+    assert "3 row(s) of" in out and "line 4, column 'quantity'" in out
+    code, _ = run(
+        "--workspace", str(tmp_path / "b"), "import", "--marketplace", "US", "--accept-rejects", bad
+    )
+    assert code == 0
+
+
+def test_failed_file_is_named_and_exits_non_zero(tmp_path: Path) -> None:
+    code, out = run(
+        "--workspace", str(tmp_path / "ws"), "import", str(DATA / "bad/not_a_report.csv")
+    )
+    assert code == 1
+    assert "not_a_report.csv" in out and "not a report recoup knows" in out
+
+
+def test_workspace_from_the_environment(tmp_path: Path) -> None:
+    ws = tmp_path / "from-env"
+    code, out = run(
+        "import",
+        str(REPORTS / "ledger_detail/us_spaced_2026.tsv"),
+        env={"RECOUP_WORKSPACE": str(ws)},
+    )
+    assert code == 0, out
+    assert (ws / "recoup.duckdb").exists()
+    code, out = run(
+        "import",
+        str(REPORTS / "ledger_detail/us_spaced_2026.tsv"),
+        env={"RECOUP_WORKSPACE": str(ws)},
+    )
+    assert code == 0 and "already imported" in out
+
+
+def test_unknown_marketplace_flag_is_a_usage_error(tmp_path: Path) -> None:
+    code, out = run(
+        "--workspace",
+        str(tmp_path / "ws"),
+        "import",
+        "--marketplace",
+        "Atlantis",
+        str(REPORTS / "customer_returns/us.tsv"),
+    )
+    assert code == 2 and "unknown marketplace" in out
