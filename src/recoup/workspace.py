@@ -47,7 +47,9 @@ class Workspace:
         self.tmp_dir = root / "tmp"
         for folder in (self.root, self.raw_dir, self.tmp_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        # recoup shows its own progress; DuckDB's bar would write into the command's output.
         self.con = duckdb.connect(str(root / DB_NAME))
+        self.con.execute("SET enable_progress_bar = false")
         self.migrate(target_version)
         if target_version is None:
             self.sweep()

@@ -63,6 +63,7 @@ class FileLoader:
         self.file_id = file_id
         self.located = self.report.locate(layout.normalised)
         self.stage = f"stage_{file_id}"
+        self.counted: tuple[int, object, object] = (0, None, None)
         self.rows = f"cast_{file_id}"
 
     def load(self, normalised: Path) -> Loaded:
@@ -152,9 +153,17 @@ class FileLoader:
         return column.name in self.located and (column.kind != "text" or column.not_null)
 
     def _cast(self, style: FileStyle) -> None:
+        sources = [
+            (marketplace_sql if s.read_as == "marketplace" else currency_sql)(
+                self._text(self.report.column(s.column))
+            )
+            for s in self.report.marketplace_from
+            if s.column in self.located
+        ]
+        market = f"coalesce({', '.join(sources)})" if sources else "NULL"
         selects = [
             f"{_quote(self.account)} AS account",
-            "CAST(NULL AS VARCHAR) AS marketplace",
+            f"CAST({market} AS VARCHAR) AS marketplace",
             f"{self.file_id} AS file_id",
             "line_no AS line",
         ]
@@ -204,13 +213,6 @@ class FileLoader:
 
     def _resolve_marketplace(self) -> None:
         """The row's own marketplace column, else the file's usual one, else --marketplace."""
-        sources = [
-            (marketplace_sql if s.read_as == "marketplace" else currency_sql)(s.column)
-            for s in self.report.marketplace_from
-            if s.column in self.located
-        ]
-        if sources:
-            self.con.execute(f"UPDATE {self.rows} SET marketplace = coalesce({', '.join(sources)})")
         usual = self.con.execute(
             f"SELECT marketplace FROM {self.rows} WHERE marketplace IS NOT NULL "
             f"GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
@@ -244,9 +246,17 @@ class FileLoader:
                     f"SELECT account, marketplace, file_id, line, {names} FROM {self.rows}",
                 )
             ]
+        inserted = 0
         for table, select in targets:
-            self.con.execute(f"INSERT INTO {table}_rows BY NAME {select}")
-        self.con.execute(f"DROP TABLE {self.rows}")
+            done = self.con.execute(f"INSERT INTO {table}_rows BY NAME {select}").fetchone()
+            if table == self.report.table and done is not None:
+                inserted = int(done[0])
+        date = self.report.date_column
+        period = self.con.execute(
+            f"SELECT min({date}), max({date}) FROM {self.rows}" if date else "SELECT NULL, NULL"
+        ).fetchone()
+        assert period is not None
+        self.counted = (inserted, period[0], period[1])
         if isinstance(self.report.merge, DayBased):
             day = self.report.merge.day_column
             self.con.execute(
@@ -254,9 +264,9 @@ class FileLoader:
                 SELECT {_quote(self.report.table)}, account, marketplace,
                        CAST(unnest(generate_series(min({day}), max({day}), INTERVAL 1 DAY))
                             AS DATE), {self.file_id}
-                FROM {self.report.table}_rows WHERE file_id = {self.file_id}
-                GROUP BY account, marketplace"""
+                FROM {self.rows} GROUP BY account, marketplace"""
             )
+        self.con.execute(f"DROP TABLE {self.rows}")
 
     def _check(self) -> list[str]:
         if self.report.check is None:
@@ -268,13 +278,7 @@ class FileLoader:
         return warnings
 
     def _finish(self, warnings: list[str]) -> Loaded:
-        table = f"{self.report.table}_rows"
-        date = self.report.date_column
-        period = f"min({date}), max({date})" if date else "NULL, NULL"
-        counted = self.con.execute(
-            f"SELECT count(*), {period} FROM {table} WHERE file_id = {self.file_id}"
-        ).fetchone()
-        assert counted is not None
+        counted = self.counted
         rejected = self.con.execute(
             "SELECT line, column_name, raw_text, problem FROM rejects WHERE file_id = ? "
             "ORDER BY line NULLS FIRST",

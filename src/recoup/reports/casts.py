@@ -83,7 +83,9 @@ def date_sql(t: str, style: FileStyle) -> str:
     return (
         f"CAST(CASE WHEN {t} IS NULL THEN NULL "
         f"WHEN substr({t}, 5, 1) = '-' THEN try_strptime(left({t}, 10), '%Y-%m-%d') "
-        f"WHEN regexp_full_match({first}, '\\d{{1,2}}/\\d{{1,2}}/\\d{{4}}') "
+        # MM/DD/YYYY (the ledger) without a regular expression: cheap string tests only.
+        f"WHEN length({first}) BETWEEN 8 AND 10 AND substr({first}, -5, 1) = '/' "
+        f"AND (substr({first}, 2, 1) = '/' OR substr({first}, 3, 1) = '/') "
         f"THEN try_strptime({first}, '{slash4}') "
         f"WHEN regexp_full_match({first}, '\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{4}}') "
         f"THEN try_strptime({first}, '%d.%m.%Y') "
@@ -117,8 +119,11 @@ def cast_sql(kind: Kind, t: str, style: FileStyle, localised: bool) -> str:
         return f"TRY_CAST({_number_text(t, numbers)} AS DOUBLE)"
     if kind == "int":
         n = _number_text(t, numbers)
-        # Only whole numbers: a cast would silently round `1.5` to 2.
-        return f"CASE WHEN regexp_full_match({n}, '[+-]?\\d+') THEN TRY_CAST({n} AS BIGINT) END"
+        # Only whole numbers: a cast alone would silently round `1.5` to 2.
+        return (
+            f"CASE WHEN TRY_CAST({n} AS BIGINT) = TRY_CAST({n} AS DOUBLE) "
+            f"THEN TRY_CAST({n} AS BIGINT) END"
+        )
     if kind == "bool":
         return (
             f"CASE lower({t}) WHEN 'yes' THEN TRUE WHEN 'true' THEN TRUE WHEN 'y' THEN TRUE "

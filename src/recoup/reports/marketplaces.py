@@ -72,9 +72,13 @@ def marketplace_sql(t: str) -> str:
     v = f"regexp_replace(regexp_replace(lower({t}), '^www\\.', ''), '^non-amazon\\s*', '')"
     sites = " ".join(f"WHEN '{site}' THEN '{code}'" for site, code in SITES.items())
     aliases = " ".join(f"WHEN '{a.lower()}' THEN '{c}'" for a, c in COUNTRY_ALIASES.items())
+    # Most rows print a two-letter country (ledger `Country`): answer those without regexps.
     return (
-        f"(CASE {v} {sites} {aliases} ELSE "
-        f"CASE WHEN regexp_full_match({v}, '[a-z]{{2}}') THEN upper({v}) END END)"
+        f"(CASE WHEN {t} IS NULL THEN NULL "
+        f"WHEN length({t}) = 2 AND upper({t}) = 'GB' THEN 'UK' "
+        f"WHEN length({t}) = 2 AND regexp_full_match({t}, '[A-Za-z]{{2}}') THEN upper({t}) "
+        f"ELSE CASE {v} {sites} {aliases} ELSE "
+        f"CASE WHEN regexp_full_match({v}, '[a-z]{{2}}') THEN upper({v}) END END END)"
     )
 
 

@@ -1,0 +1,193 @@
+"""Benchmark (not a test): `recoup import` against DuckDB's plain `read_csv` of the same files.
+
+Writes a 5-million-row Inventory Ledger detail file plus proportional Reimbursements and
+Customer Returns files, then in one run times (each in its own process, so peak memory is its
+own): recoup importing them into a fresh workspace, and DuckDB reading them with `read_csv`
+into tables. Prints rows per second, peak memory and the ratio. Target: import <= 2x read_csv,
+peak < 2 GB.
+
+    python bench/import.py [--rows 5000000] [--out bench/out]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+LEDGER = [
+    "Date",
+    "FNSKU",
+    "ASIN",
+    "MSKU",
+    "Title",
+    "Event Type",
+    "Reference ID",
+    "Quantity",
+    "Fulfillment Center",
+    "Disposition",
+    "Reason",
+    "Country",
+    "Reconciled Quantity",
+    "Unreconciled Quantity",
+    "Date and Time",
+    "Store",
+]
+REIMBURSEMENTS = [
+    "approval-date",
+    "reimbursement-id",
+    "case-id",
+    "amazon-order-id",
+    "reason",
+    "sku",
+    "fnsku",
+    "asin",
+    "product-name",
+    "condition",
+    "currency-unit",
+    "amount-per-unit",
+    "amount-total",
+    "quantity-reimbursed-cash",
+    "quantity-reimbursed-inventory",
+    "quantity-reimbursed-total",
+    "original-reimbursement-id",
+    "original-reimbursement-type",
+]
+RETURNS = [
+    "return-date",
+    "order-id",
+    "sku",
+    "asin",
+    "fnsku",
+    "product-name",
+    "quantity",
+    "fulfillment-center-id",
+    "detailed-disposition",
+    "reason",
+    "status",
+    "license-plate-number",
+    "customer-comments",
+]
+EVENTS = [
+    ("Shipments", "-1", ""),
+    ("Receipts", "12", ""),
+    ("CustomerReturns", "1", ""),
+    ("Adjustments", "-1", "M"),
+    ("Adjustments", "1", "F"),
+    ("WhseTransfers", "-3", ""),
+]
+
+
+def write_files(out: Path, rows: int) -> list[Path]:
+    rng = random.Random(7)
+    out.mkdir(parents=True, exist_ok=True)
+    ledger = out / "ledger.tsv"
+    with ledger.open("w") as f:
+        f.write("\t".join(LEDGER) + "\n")
+        for i in range(rows):
+            month, day = 1 + (i * 12 // rows), 1 + rng.randrange(28)
+            event, qty, reason = EVENTS[rng.randrange(len(EVENTS))]
+            sku = rng.randrange(5000)
+            f.write(
+                f"{month:02d}/{day:02d}/2026\tX00{sku:07d}\tB0{sku:08d}\tSKU-{sku}\t"
+                f"Product number {sku}, 12oz\t{event}\t{'2007686536' + str(i) if reason else ''}"
+                f"\t{qty}\tLGB3\tSELLABLE\t{reason}\tUS\t\t\t"
+                f"2026-{month:02d}-{day:02d}T00:00:00-0700\t\n"
+            )
+    small = max(rows // 50, 1)
+    reimbursements = out / "reimbursements.tsv"
+    with reimbursements.open("w", encoding="cp1252") as f:
+        f.write("\t".join(REIMBURSEMENTS) + "\n")
+        for i in range(small):
+            sku = rng.randrange(5000)
+            f.write(
+                f"2026-{1 + i * 12 // small:02d}-{1 + rng.randrange(28):02d}T10:00:00+00:00\t"
+                f"{7900000000 + i}\t\t\tLost_Warehouse\tSKU-{sku}\tX00{sku:07d}\tB0{sku:08d}"
+                f"\tProduct® {sku}\tNewItem\tUSD\t6.38\t12.76\t2\t0\t2\t\t\n"
+            )
+    returns = out / "returns.tsv"
+    with returns.open("w") as f:
+        f.write("\t".join(RETURNS) + "\n")
+        for i in range(small):
+            sku = rng.randrange(5000)
+            f.write(
+                f"2026-{1 + i * 12 // small:02d}-{1 + rng.randrange(28):02d}T07:03:57+00:00"
+                f"\t111-{i:07d}-1234567\tSKU-{sku}\tB0{sku:08d}\tX00{sku:07d}\tProduct {sku}"
+                f"\t1\tLGB3\tSELLABLE\tUNWANTED_ITEM\tUnit returned to inventory\tLPN{i}\t\n"
+            )
+    return [ledger, reimbursements, returns]
+
+
+RECOUP = """
+import sys, time
+from pathlib import Path
+from recoup.workspace import Workspace
+from recoup.ingest import import_paths
+started = time.perf_counter()
+with Workspace(Path(sys.argv[1])) as ws:
+    results = import_paths(ws, [Path(p) for p in sys.argv[2:]], marketplace="US")
+assert all(r.status == "imported" and r.rejects == 0 for r in results), results
+import resource
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(time.perf_counter() - started, sum(r.rows for r in results), peak)
+"""
+
+PLAIN = """
+import sys, time, duckdb
+started = time.perf_counter()
+con = duckdb.connect(sys.argv[1])
+rows = 0
+for i, path in enumerate(sys.argv[2:]):
+    con.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_csv('{path}', delim='\\t', header=true,"
+                f" encoding='{'latin-1' if 'reimb' in path else 'utf-8'}')")
+    rows += con.execute(f"SELECT count(*) FROM t{i}").fetchone()[0]
+con.close()
+import resource
+print(time.perf_counter() - started, rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def measure(code: str, target: Path, files: list[Path]) -> tuple[float, int, float]:
+    """Seconds, rows and peak resident memory (MB) of one child process."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(target), *map(str, files)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    seconds, rows, peak_kb = done.stdout.split()[-3:]
+    return float(seconds), int(rows), int(peak_kb) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    args = parser.parse_args()
+    shutil.rmtree(args.out, ignore_errors=True)
+    started = time.perf_counter()
+    files = write_files(args.out, args.rows)
+    size = sum(f.stat().st_size for f in files) / 1e6
+    print(
+        f"wrote {args.rows:,} ledger rows (+2x{args.rows // 50:,}), {size:,.0f} MB "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    plain_s, plain_rows, plain_mb = measure(PLAIN, args.out / "plain.duckdb", files)
+    recoup_s, recoup_rows, recoup_mb = measure(RECOUP, args.out / "workspace", files)
+    print(
+        f"duckdb read_csv : {plain_s:7.2f} s  {plain_rows / plain_s:12,.0f} rows/s  "
+        f"peak {plain_mb:,.0f} MB"
+    )
+    print(
+        f"recoup import   : {recoup_s:7.2f} s  {recoup_rows / recoup_s:12,.0f} rows/s  "
+        f"peak {recoup_mb:,.0f} MB"
+    )
+    print(f"ratio import / read_csv: {recoup_s / plain_s:.2f}x (target <= 2x, peak < 2048 MB)")
+
+
+if __name__ == "__main__":
+    main()
