@@ -19,59 +19,14 @@ import sys
 import time
 from pathlib import Path
 
-LEDGER = [
-    "Date",
-    "FNSKU",
-    "ASIN",
-    "MSKU",
-    "Title",
-    "Event Type",
-    "Reference ID",
-    "Quantity",
-    "Fulfillment Center",
-    "Disposition",
-    "Reason",
-    "Country",
-    "Reconciled Quantity",
-    "Unreconciled Quantity",
-    "Date and Time",
-    "Store",
-]
-REIMBURSEMENTS = [
-    "approval-date",
-    "reimbursement-id",
-    "case-id",
-    "amazon-order-id",
-    "reason",
-    "sku",
-    "fnsku",
-    "asin",
-    "product-name",
-    "condition",
-    "currency-unit",
-    "amount-per-unit",
-    "amount-total",
-    "quantity-reimbursed-cash",
-    "quantity-reimbursed-inventory",
-    "quantity-reimbursed-total",
-    "original-reimbursement-id",
-    "original-reimbursement-type",
-]
-RETURNS = [
-    "return-date",
-    "order-id",
-    "sku",
-    "asin",
-    "fnsku",
-    "product-name",
-    "quantity",
-    "fulfillment-center-id",
-    "detailed-disposition",
-    "reason",
-    "status",
-    "license-plate-number",
-    "customer-comments",
-]
+from recoup.reports.ledger import LEDGER_DETAIL
+from recoup.reports.reimbursements import REIMBURSEMENTS as REIMBURSEMENTS_REPORT
+from recoup.reports.returns import CUSTOMER_RETURNS
+
+# Header names as Amazon prints them, taken from recoup's own report declarations.
+LEDGER = [c.sources[0] for c in LEDGER_DETAIL.columns]
+REIMBURSEMENTS = [c.sources[0] for c in REIMBURSEMENTS_REPORT.columns]
+RETURNS = [c.sources[0] for c in CUSTOMER_RETURNS.columns]
 EVENTS = [
     ("Shipments", "-1", ""),
     ("Receipts", "12", ""),

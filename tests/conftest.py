@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from recoup.reports.ledger import LEDGER_DETAIL
 from recoup.workspace import Workspace
 
 DATA = Path(__file__).parent / "data"
@@ -25,3 +26,7 @@ def count(ws: Workspace, sql: str) -> int:
     row = ws.con.execute(sql).fetchone()
     assert row is not None
     return int(row[0])
+
+
+# The ledger header as Amazon prints it, without `Date and Time` and `Store` (15 columns: EU).
+LEDGER_HEADER = [c.sources[0] for c in LEDGER_DETAIL.columns][:14]

@@ -23,7 +23,8 @@ def test_import_then_status_json(tmp_path: Path) -> None:
         "--workspace", ws, "import", "--marketplace", "US", str(REPORTS / "settlements")
     )
     assert code == 0, out
-    assert "settlements" in out and "2018-05-03..2026-03-12" in out
+    assert "settlements" in out
+    assert "2018-05-03..2026-03-12" in out
     code, out = run("--workspace", ws, "status", "--format", "json")
     status = json.loads(out)
     assert list(status) == list(CANONICAL_TABLES)
@@ -36,14 +37,16 @@ def test_import_then_status_json(tmp_path: Path) -> None:
         "marketplaces": ["DE", "US"],
         "rejects": 0,
     }
-    assert status["ledger_detail"]["files"] == 0 and status["ledger_detail"]["first_date"] is None
+    assert status["ledger_detail"]["files"] == 0
+    assert status["ledger_detail"]["first_date"] is None
 
 
 def test_rejects_exit_non_zero_unless_accepted(tmp_path: Path) -> None:
     bad = str(DATA / "bad/too_few_fields.tsv")
     code, out = run("--workspace", str(tmp_path / "a"), "import", "--marketplace", "US", bad)
     assert code == 1
-    assert "3 row(s) of" in out and "line 4, column 'quantity'" in out
+    assert "3 row(s) of" in out
+    assert "line 4, column 'quantity'" in out
     code, _ = run(
         "--workspace", str(tmp_path / "b"), "import", "--marketplace", "US", "--accept-rejects", bad
     )
@@ -55,7 +58,8 @@ def test_failed_file_is_named_and_exits_non_zero(tmp_path: Path) -> None:
         "--workspace", str(tmp_path / "ws"), "import", str(DATA / "bad/not_a_report.csv")
     )
     assert code == 1
-    assert "not_a_report.csv" in out and "not a report recoup knows" in out
+    assert "not_a_report.csv" in out
+    assert "not a report recoup knows" in out
 
 
 def test_workspace_from_the_environment(tmp_path: Path) -> None:
@@ -72,7 +76,8 @@ def test_workspace_from_the_environment(tmp_path: Path) -> None:
         str(REPORTS / "ledger_detail/us_spaced_2026.tsv"),
         env={"RECOUP_WORKSPACE": str(ws)},
     )
-    assert code == 0 and "already imported" in out
+    assert code == 0
+    assert "already imported" in out
 
 
 def test_unknown_marketplace_flag_is_a_usage_error(tmp_path: Path) -> None:
@@ -84,4 +89,5 @@ def test_unknown_marketplace_flag_is_a_usage_error(tmp_path: Path) -> None:
         "Atlantis",
         str(REPORTS / "customer_returns/us.tsv"),
     )
-    assert code == 2 and "unknown marketplace" in out
+    assert code == 2
+    assert "unknown marketplace" in out

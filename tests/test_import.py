@@ -10,25 +10,9 @@ import pytest
 
 from recoup.ingest import import_paths
 from recoup.workspace import Workspace
-from tests.conftest import DATA, REAL_SETTLEMENTS, count, tsv
+from tests.conftest import DATA, LEDGER_HEADER, REAL_SETTLEMENTS, count, tsv
 
 REPORTS = DATA / "reports"
-LEDGER_HEADER = [
-    "Date",
-    "FNSKU",
-    "ASIN",
-    "MSKU",
-    "Title",
-    "Event Type",
-    "Reference ID",
-    "Quantity",
-    "Fulfillment Center",
-    "Disposition",
-    "Reason",
-    "Country",
-    "Reconciled Quantity",
-    "Unreconciled Quantity",
-]
 
 
 def ledger_row(date: str, quantity: str, ref: str = "", event: str = "Shipments") -> list[str]:

@@ -10,28 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from recoup.ingest import import_paths
 from recoup.workspace import Workspace
-from tests.conftest import DATA, tsv
+from tests.conftest import DATA, LEDGER_HEADER, tsv
 
 ROWS = 300_000
-HEADER = [
-    "Date",
-    "FNSKU",
-    "ASIN",
-    "MSKU",
-    "Title",
-    "Event Type",
-    "Reference ID",
-    "Quantity",
-    "Fulfillment Center",
-    "Disposition",
-    "Reason",
-    "Country",
-]
 
 
 def _big_ledger(path: Path) -> None:
-    rows = [HEADER]
+    rows = [LEDGER_HEADER[:12]]
     for i in range(ROWS):
         day = 1 + i % 28
         rows.append(
@@ -65,7 +52,8 @@ def _state(folder: Path) -> tuple[int, int, list[str]]:
     with Workspace(folder) as ws:
         files = ws.con.execute("SELECT count(*) FROM source_files").fetchone()
         rows = ws.con.execute("SELECT count(*) FROM ledger_detail_rows").fetchone()
-        assert files is not None and rows is not None
+        assert files is not None
+        assert rows is not None
         return int(files[0]), int(rows[0]), sorted(p.name for p in ws.raw_dir.iterdir())
 
 
@@ -73,8 +61,6 @@ def _state(folder: Path) -> tuple[int, int, list[str]]:
 def test_sigkill_mid_import_leaves_the_workspace_as_before(tmp_path: Path) -> None:
     base = tmp_path / "base"
     with Workspace(base) as ws:
-        from recoup.ingest import import_paths
-
         import_paths(ws, [DATA / "reports/ledger_detail/us_spaced_2026.tsv"])
     before = _state(base)
     report = tmp_path / "ledger.tsv"
@@ -86,7 +72,8 @@ def test_sigkill_mid_import_leaves_the_workspace_as_before(tmp_path: Path) -> No
     assert _import(full, report).wait() == 0
     duration = time.monotonic() - started
     after = _state(full)
-    assert after[0] == before[0] + 1 and after[1] == before[1] + ROWS
+    assert after[0] == before[0] + 1
+    assert after[1] == before[1] + ROWS
 
     outcomes = set()
     for fraction in (0.15, 0.35, 0.55, 0.75, 0.9):
