@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from recoup.reports.ledger import LEDGER_DETAIL
@@ -54,27 +55,42 @@ def write_files(out: Path, rows: int) -> list[Path]:
                 f"2026-{month:02d}-{day:02d}T00:00:00-0700\t\n"
             )
     small = max(rows // 50, 1)
-    reimbursements = out / "reimbursements.tsv"
-    with reimbursements.open("w", encoding="cp1252") as f:
-        f.write("\t".join(REIMBURSEMENTS) + "\n")
-        for i in range(small):
-            sku = rng.randrange(5000)
-            f.write(
-                f"2026-{1 + i * 12 // small:02d}-{1 + rng.randrange(28):02d}T10:00:00+00:00\t"
-                f"{7900000000 + i}\t\t\tLost_Warehouse\tSKU-{sku}\tX00{sku:07d}\tB0{sku:08d}"
-                f"\tProduct® {sku}\tNewItem\tUSD\t6.38\t12.76\t2\t0\t2\t\t\n"
-            )
-    returns = out / "returns.tsv"
-    with returns.open("w") as f:
-        f.write("\t".join(RETURNS) + "\n")
-        for i in range(small):
-            sku = rng.randrange(5000)
-            f.write(
-                f"2026-{1 + i * 12 // small:02d}-{1 + rng.randrange(28):02d}T07:03:57+00:00"
-                f"\t111-{i:07d}-1234567\tSKU-{sku}\tB0{sku:08d}\tX00{sku:07d}\tProduct {sku}"
-                f"\t1\tLGB3\tSELLABLE\tUNWANTED_ITEM\tUnit returned to inventory\tLPN{i}\t\n"
-            )
+
+    def dated(i: int, time: str) -> str:
+        return f"2026-{1 + i * 12 // small:02d}-{1 + rng.randrange(28):02d}T{time}"
+
+    def sku() -> int:
+        return rng.randrange(5000)
+
+    reimbursements = _write(
+        out / "reimbursements.tsv",
+        REIMBURSEMENTS,
+        (
+            f"{dated(i, '10:00:00+00:00')}\t{7900000000 + i}\t\t\tLost_Warehouse\tSKU-{s}"
+            f"\tX00{s:07d}\tB0{s:08d}\tProduct® {s}\tNewItem\tUSD\t6.38\t12.76\t2\t0\t2\t\t"
+            for i, s in ((i, sku()) for i in range(small))
+        ),
+        encoding="cp1252",
+    )
+    returns = _write(
+        out / "returns.tsv",
+        RETURNS,
+        (
+            f"{dated(i, '07:03:57+00:00')}\t111-{i:07d}-1234567\tSKU-{s}\tB0{s:08d}\tX00{s:07d}"
+            f"\tProduct {s}\t1\tLGB3\tSELLABLE\tUNWANTED_ITEM\tUnit returned to inventory"
+            f"\tLPN{i}\t"
+            for i, s in ((i, sku()) for i in range(small))
+        ),
+    )
     return [ledger, reimbursements, returns]
+
+
+def _write(path: Path, header: list[str], lines: Iterable[str], encoding: str = "utf-8") -> Path:
+    with path.open("w", encoding=encoding) as f:
+        f.write("\t".join(header) + "\n")
+        for line in lines:
+            f.write(line + "\n")
+    return path
 
 
 RECOUP = """

@@ -150,14 +150,15 @@ def _decode_and_load(
 ) -> FileResult:
     name = incoming.name
     parsed_from = scratch[0] if json_to_tsv(raw, name, scratch[0]) else raw
-    layout: Layout = detect(parsed_from, name, japanese=marketplace == "JP")
+    japanese = marketplace == "JP"
+    layout: Layout = detect(parsed_from, name, japanese=japanese)
     reporter.phase(f"decoding {layout.report.title}")
     while True:
         try:
             normalise(parsed_from, layout, scratch[1], name)
             break
         except UnicodeDecodeError:
-            layout = next_encoding(layout, parsed_from, name)
+            layout = next_encoding(layout, parsed_from, name, japanese=japanese)
     reporter.phase(f"loading {layout.report.title}")
     con = workspace.con
     con.begin()

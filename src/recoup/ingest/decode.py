@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,18 +115,29 @@ def _first_data_quoted(lines: list[str], header_line: int) -> bool:
     return lines[header_line - 1].lstrip().startswith('"')
 
 
+def _head(raw: Path) -> bytes:
+    with raw.open("rb") as stream:
+        return stream.read(HEAD_BYTES)
+
+
+def _readings(head: bytes, encodings: list[str]) -> Iterator[tuple[str, str | None]]:
+    """Each encoding with the file's head decoded strictly by it (None when it cannot)."""
+    for encoding in encodings:
+        try:
+            yield encoding, codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+        except UnicodeDecodeError:
+            yield encoding, None
+
+
 def detect(raw: Path, name: str, *, japanese: bool = False) -> Layout:
     """The report layout and encoding of a file, or a FileProblem naming the closest report."""
-    with raw.open("rb") as stream:
-        head = stream.read(HEAD_BYTES)
+    head = _head(raw)
     if not head.strip():
         raise FileProblem(name, "the file is empty")
     tried: list[str] = []
     decoded_any: str | None = None
-    for encoding in _candidates(head, japanese):
-        try:
-            text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)
-        except UnicodeDecodeError:
+    for encoding, text in _readings(head, _candidates(head, japanese)):
+        if text is None:
             tried.append(encoding)
             continue
         decoded_any = decoded_any or text
@@ -195,18 +206,14 @@ def normalise(
     return written
 
 
-def next_encoding(layout: Layout, raw: Path, name: str) -> Layout:
-    """The same layout read with the next encoding that also recognises the header."""
-    with raw.open("rb") as stream:
-        head = stream.read(HEAD_BYTES)
-    order = _candidates(head, japanese=False)
+def next_encoding(layout: Layout, raw: Path, name: str, *, japanese: bool = False) -> Layout:
+    """The same layout read with the next encoding (in `detect`'s order) that also decodes the
+    head and recognises the header."""
+    head = _head(raw)
+    order = _candidates(head, japanese)
     later = order[order.index(layout.encoding) + 1 :] if layout.encoding in order else []
-    for encoding in later:
-        try:
-            text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)
-        except UnicodeDecodeError:
-            continue
-        found = _find_header(text, encoding)
+    for encoding, text in _readings(head, later):
+        found = None if text is None else _find_header(text, encoding)
         if found is not None and found.report == layout.report:
             return found
     raise FileProblem(name, f"cannot be decoded as any of {', '.join(order)}")

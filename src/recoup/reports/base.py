@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["text", "int", "decimal", "measure", "date", "bool"]
@@ -85,7 +85,6 @@ class ReportType:
     # Ledger reports may wrap every value in double quotes even when tab-separated (jlevers PR
     # #537); other SP-API flat files are never quoted and a `"` is a literal character.
     may_quote_tsv: bool = False
-    extra_required: tuple[tuple[str, ...], ...] = field(default=())
     # Reports whose rows do not map one to one onto the canonical table (settlement V1 holds
     # several amounts per line) give `shape`: the cast rows' relation name -> [(table, SELECT)].
     shape: Callable[[str], list[tuple[str, str]]] | None = None
@@ -101,21 +100,17 @@ class ReportType:
     @property
     def signature(self) -> tuple[tuple[str, ...], ...]:
         """Groups of header names; the header must hold one name of every group."""
-        groups = [c.normalised_sources for c in self.columns if c.required]
-        groups.extend(tuple(normalise_header(s) for s in g) for g in self.extra_required)
-        return tuple(groups)
+        return tuple(c.normalised_sources for c in self.columns if c.required)
 
     def match(self, header: list[str]) -> tuple[int, list[str]]:
         """How many signature groups this header satisfies, and the names of the missing ones."""
         present = set(header)
-        missing = [g for g in self.signature if not present.intersection(g)]
-        return len(self.signature) - len(missing), [self._display(g) for g in missing]
-
-    def _display(self, group: tuple[str, ...]) -> str:
-        for col in self.columns:
-            if col.normalised_sources == group:
-                return col.sources[0]
-        return group[0]
+        missing = [
+            c.sources[0]
+            for c in self.columns
+            if c.required and not present.intersection(c.normalised_sources)
+        ]
+        return len(self.signature) - len(missing), missing
 
     def locate(self, header: list[str]) -> dict[str, int]:
         """Canonical column name -> index in this file's header (absent columns are left out)."""

@@ -53,10 +53,6 @@ TYPES: dict[str, str] = {
 }
 
 
-def _money(name: str, *sources: str) -> Column:
-    return money(name, *sources)
-
-
 DATE_RANGE_COLUMNS: tuple[Column, ...] = (
     day(
         "date_time",
@@ -131,7 +127,7 @@ DATE_RANGE_COLUMNS: tuple[Column, ...] = (
     text("order_state", "order state", "Bundesland", "都道府県"),
     text("order_postal", "order postal", "Postleitzahl", "郵便番号"),
     text("tax_collection_model", "tax collection model", "Steuererhebungsmodell", "税金徴収型"),
-    _money(
+    money(
         "product_sales",
         "product sales",
         "Umsätze",
@@ -141,8 +137,8 @@ DATE_RANGE_COLUMNS: tuple[Column, ...] = (
         "verkoop van producten",
         "商品売上",
     ),
-    _money("product_sales_tax", "product sales tax", "Produktumsatzsteuer", "商品の売上税"),
-    _money(
+    money("product_sales_tax", "product sales tax", "Produktumsatzsteuer", "商品の売上税"),
+    money(
         "shipping_credits",
         "shipping credits",
         "postage credits",
@@ -150,47 +146,47 @@ DATE_RANGE_COLUMNS: tuple[Column, ...] = (
         "verzendtegoeden",
         "配送料",
     ),
-    _money(
+    money(
         "shipping_credits_tax",
         "shipping credits tax",
         "postage credits tax",
         "Steuer auf Versandgutschrift",
         "配送料の税金",
     ),
-    _money(
+    money(
         "gift_wrap_credits",
         "gift wrap credits",
         "Gutschrift für Geschenkverpackung",
         "ギフト包装手数料",
     ),
-    _money(
+    money(
         "giftwrap_credits_tax",
         "giftwrap credits tax",
         "gift wrap credits tax",
         "Steuer auf Geschenkverpackungsgutschriften",
         "ギフト包装クレジットの税金",
     ),
-    _money("regulatory_fee", "Regulatory Fee"),
-    _money("tax_on_regulatory_fee", "Tax On Regulatory Fee"),
-    _money(
+    money("regulatory_fee", "Regulatory Fee"),
+    money("tax_on_regulatory_fee", "Tax On Regulatory Fee"),
+    money(
         "promotional_rebates",
         "promotional rebates",
         "Rabatte aus Werbeaktionen",
         "プロモーション割引額",
     ),
-    _money(
+    money(
         "promotional_rebates_tax",
         "promotional rebates tax",
         "Steuer auf Aktionsrabatte",
         "プロモーション割引の税金",
     ),
-    _money(
+    money(
         "marketplace_withheld_tax",
         "marketplace withheld tax",
         "Einbehaltene Steuer auf Marketplace",
         "源泉徴収税を伴うマーケットプレイス",
     ),
-    _money(
+    money(
         "selling_fees",
         "selling fees",
         "Verkaufsgebühren",
@@ -199,7 +195,7 @@ DATE_RANGE_COLUMNS: tuple[Column, ...] = (
         "tarifas de venta",
         "手数料",
     ),
-    _money(
+    money(
         "fba_fees",
         "fba fees",
         "Gebühren zu Versand durch Amazon",
@@ -208,14 +204,14 @@ DATE_RANGE_COLUMNS: tuple[Column, ...] = (
         "tarifas de Logística de Amazon",
         "FBA 手数料",
     ),
-    _money(
+    money(
         "other_transaction_fees",
         "other transaction fees",
         "Andere Transaktionsgebühren",
         "autres frais de transaction",
         "トランザクションに関するその他の手数料",
     ),
-    _money("other", "other", "Andere", "autre", "Altro", "otro", "その他"),
+    money("other", "other", "Andere", "autre", "Altro", "otro", "その他"),
     Column("total", ("total", "Gesamt", "totale", "合計"), "decimal", True, True),
     text("transaction_status", "Transaction Status", "Transaktionsstatus"),
     day("transaction_release_date", "Transaction Release Date", "Freigabedatum der Transaktion"),
