@@ -161,31 +161,33 @@ def _decode_and_load(
             layout = next_encoding(layout, parsed_from, name, japanese=japanese)
     reporter.phase(f"loading {layout.report.title}")
     con = workspace.con
-    con.begin()
+    loader = FileLoader(con, layout, name=name, account=account, marketplace=marketplace)
     try:
-        file_id = register(
-            con,
-            account=account,
-            sha256=sha256,
-            name=name,
-            origin=str(incoming.origin),
-            size=size,
-            layout=layout,
-        )
-        loader = FileLoader(
-            con, layout, name=name, account=account, marketplace=marketplace, file_id=file_id
-        )
-        loaded = loader.load(scratch[1])
-        markets = con.execute(
-            f"SELECT DISTINCT marketplace FROM {layout.report.table}_rows WHERE file_id = ? "
-            "ORDER BY 1",
-            [file_id],
-        ).fetchall()
-        con.commit()
-    except Exception:
-        with contextlib.suppress(Exception):
-            con.rollback()
-        raise
+        loader.stage(scratch[1])
+        con.begin()
+        try:
+            file_id = register(
+                con,
+                account=account,
+                sha256=sha256,
+                name=name,
+                origin=str(incoming.origin),
+                size=size,
+                layout=layout,
+            )
+            loaded = loader.load(file_id)
+            markets = con.execute(
+                f"SELECT DISTINCT marketplace FROM {layout.report.table}_rows WHERE file_id = ? "
+                "ORDER BY 1",
+                [file_id],
+            ).fetchall()
+            con.commit()
+        except Exception:
+            with contextlib.suppress(Exception):
+                con.rollback()
+            raise
+    finally:
+        loader.close()
     return FileResult(
         name,
         "imported",

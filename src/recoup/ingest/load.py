@@ -9,6 +9,7 @@ column and raw text. Merge: the surviving rows go to `<table>_rows`, the days th
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,14 @@ def _quote(text: str) -> str:
 
 
 class FileLoader:
-    """Loads one file. The caller owns the transaction (begin/commit/rollback)."""
+    """Loads one file in two steps.
+
+    `stage()` reads the normalised copy into temporary tables outside any transaction (DuckDB
+    reads temporary tables created inside a transaction much more slowly). `load(file_id)` runs
+    inside the caller's transaction and writes only there. `close()` drops what is left.
+    """
+
+    _serial = 0
 
     def __init__(
         self,
@@ -52,7 +60,6 @@ class FileLoader:
         name: str,
         account: str,
         marketplace: str | None,
-        file_id: int,
     ) -> None:
         self.con = con
         self.layout = layout
@@ -60,39 +67,61 @@ class FileLoader:
         self.name = name
         self.account = account
         self.marketplace = marketplace
-        self.file_id = file_id
+        self.file_id = 0  # known once registered, inside the transaction
         self.located = self.report.locate(layout.normalised)
-        self.stage = f"stage_{file_id}"
+        FileLoader._serial += 1
+        token = FileLoader._serial
+        self.staged = f"stage_{token}"
+        self.short_rows = f"short_rows_{token}"
+        self.scanned = f"scanned_{token}"
+        self.rows = f"typed_{token}"
+        self.bad = f"bad_{token}"
         self.counted: tuple[int, object, object] = (0, None, None)
-        self.rows = f"cast_{file_id}"
 
-    def load(self, normalised: Path) -> Loaded:
-        self._stage(normalised)
+    def load(self, file_id: int) -> Loaded:
+        self.file_id = file_id
+        self._reject_short_rows()
         style = self._style()
-        self._cast(style)
-        self._reject_unreadable()
-        self._resolve_marketplace()
+        values = self._values(style)
+        self._reject_unreadable(values)
+        self._define_rows(values, self._fallback_marketplace(values))
         self._insert()
         warnings = self._check()
         return self._finish(warnings)
 
+    def close(self) -> None:
+        for kind, name in (
+            ("VIEW", self.rows),
+            ("TABLE", self.rows),
+            ("TABLE", self.bad),
+            ("TABLE", self.staged),
+            ("TABLE", self.short_rows),
+            ("TABLE", self.scanned),
+        ):
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute(f"DROP {kind} IF EXISTS {name}")
+
     # -- stage -------------------------------------------------------------------------------
 
-    def _stage(self, normalised: Path) -> None:
+    def stage(self, normalised: Path) -> None:
         columns = {"line_no": "BIGINT"} | {
             f"c{i}": "VARCHAR" for i in range(len(self.layout.header))
         }
         quote = '"' if self.layout.quoted else ""
         spec = ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in columns.items())
+        # Cleaned once here: the casts refer to each value several times.
+        cleaned = ", ".join(f"{clean(f'c{i}')} AS c{i}" for i in range(len(self.layout.header)))
         self.con.execute(
-            f"""CREATE TEMP TABLE {self.stage} AS SELECT * FROM read_csv(
+            f"""CREATE TEMP TABLE {self.staged} AS SELECT line_no, {cleaned} FROM read_csv(
                 {_quote(str(normalised))}, delim={_quote(self.layout.delimiter)},
                 quote={_quote(quote)}, escape={_quote(quote)}, header=false,
                 auto_detect=false, columns={{{spec}}}, store_rejects=true,
-                rejects_table='rejected_{self.file_id}', rejects_scan='scanned_{self.file_id}',
+                rejects_table='{self.short_rows}', rejects_scan='{self.scanned}',
                 max_line_size={MAX_LINE_BYTES}, buffer_size={2 * MAX_LINE_BYTES},
                 null_padding=false, parallel=true)"""
         )
+
+    def _reject_short_rows(self) -> None:
         names = " ".join(f"WHEN 'c{i}' THEN {_quote(h)}" for i, h in enumerate(self.layout.header))
         d = _quote(self.layout.delimiter)
         # DuckDB reports a short row once per missing column: one reject per line is enough.
@@ -108,13 +137,12 @@ class FileLoader:
             FROM (SELECT csv_line, substr(csv_line, strpos(csv_line, {d}) + 1) AS raw,
                          arg_min(column_name, column_idx) AS column_name,
                          arg_min(error_type, column_idx) AS error_type
-                  FROM rejected_{self.file_id} GROUP BY csv_line, line)"""
+                  FROM {self.short_rows} GROUP BY csv_line, line)"""
         )
-        self.con.execute(f"DROP TABLE rejected_{self.file_id}")
-        self.con.execute(f"DROP TABLE scanned_{self.file_id}")
 
     def _text(self, column: Column) -> str:
-        return clean(f"c{self.located[column.name]}")
+        """The staged column holding this canonical column's (cleaned) text."""
+        return f"c{self.located[column.name]}"
 
     def _style(self) -> FileStyle:
         """Detect how this file writes numbers and slashed dates."""
@@ -129,7 +157,7 @@ class FileLoader:
                 f"regexp_full_match({t}, '[+-]?[0-9.\\s\u00a0\u202f]*[0-9],[0-9]{{1,2}}')"
                 for t in decimals
             )
-            comma = self.con.execute(f"SELECT bool_or({probe}) FROM {self.stage}").fetchone()
+            comma = self.con.execute(f"SELECT bool_or({probe}) FROM {self.staged}").fetchone()
             numbers = "comma" if comma and comma[0] else "dot"
         dates = [
             self._text(c)
@@ -143,7 +171,7 @@ class FileLoader:
                 f"'(1[3-9]|2[0-9]|3[01])/[0-9]{{1,2}}/[0-9]{{2,4}}')"
                 for t in dates
             )
-            dmy = self.con.execute(f"SELECT bool_or({probe}) FROM {self.stage}").fetchone()
+            dmy = self.con.execute(f"SELECT bool_or({probe}) FROM {self.staged}").fetchone()
             order = "dmy" if dmy and dmy[0] else "mdy"
         return FileStyle(numbers=numbers, slash_order=order)  # type: ignore[arg-type]
 
@@ -152,7 +180,8 @@ class FileLoader:
     def _checked(self, column: Column) -> bool:
         return column.name in self.located and (column.kind != "text" or column.not_null)
 
-    def _cast(self, style: FileStyle) -> None:
+    def _values(self, style: FileStyle) -> dict[str, str]:
+        """The typed SQL expression of every canonical column (and of the row's marketplace)."""
         sources = [
             (marketplace_sql if s.read_as == "marketplace" else currency_sql)(
                 self._text(self.report.column(s.column))
@@ -160,68 +189,99 @@ class FileLoader:
             for s in self.report.marketplace_from
             if s.column in self.located
         ]
-        market = f"coalesce({', '.join(sources)})" if sources else "NULL"
+        values = {"marketplace": f"coalesce({', '.join(sources)})" if sources else "NULL"}
+        for column in self.report.columns:
+            value = (
+                cast_sql(column.kind, self._text(column), style, self.report.localised_numbers)
+                if column.name in self.located
+                else "NULL"
+            )
+            values[column.name] = f"CAST({value} AS {SQL_TYPES[column.kind]})"
+        return values
+
+    def _reject_unreadable(self, values: dict[str, str]) -> None:
+        """Reject rows with a present value that cannot be read or a missing required one.
+
+        One scan finds the (usually few) bad rows; the per-column reasons come from those only.
+        """
+        checked = [c for c in self.report.columns if self._checked(c)]
+        if not checked:
+            return
+        tests = []
+        selects = ["line_no"]
+        for column in checked:
+            raw, value = self._text(column), values[column.name]
+            selects += [f"{raw} AS raw__{column.name}", f"{value} AS {column.name}"]
+            if column.kind != "text":
+                tests.append(f"({raw} IS NOT NULL AND {value} IS NULL)")
+            if column.not_null:
+                tests.append(f"{raw} IS NULL")
+        bad = self.bad
+        self.con.execute(
+            f"CREATE TEMP TABLE {bad} AS SELECT {', '.join(selects)} FROM {self.staged} "
+            f"WHERE {' OR '.join(tests)}"
+        )
+        reasons = []
+        for column in checked:
+            header = _quote(self.layout.header[self.located[column.name]])
+            raw = f"raw__{column.name}"
+            if column.kind != "text":
+                problem = _quote(f"cannot be read as {KIND_WORDS[column.kind]}")
+                reasons.append(
+                    f"SELECT line_no, {header}, {raw}, {problem} FROM {bad} "
+                    f"WHERE {raw} IS NOT NULL AND {column.name} IS NULL"
+                )
+            if column.not_null:
+                reasons.append(
+                    f"SELECT line_no, {header}, NULL, 'missing value' FROM {bad} "
+                    f"WHERE {raw} IS NULL"
+                )
+        self.con.execute(
+            f"INSERT INTO rejects SELECT {self.file_id}, * FROM ({' UNION ALL '.join(reasons)})"
+        )
+        self.con.execute(f"DROP TABLE {bad}")
+
+    def _kept(self) -> str:
+        """The staged rows that were not rejected."""
+        rejected = self.con.execute(
+            "SELECT count(*) FROM rejects WHERE file_id = ?", [self.file_id]
+        ).fetchone()
+        if not rejected or not rejected[0]:
+            return self.staged
+        return (
+            f"(SELECT * FROM {self.staged} WHERE line_no NOT IN "
+            f"(SELECT line FROM rejects WHERE file_id = {self.file_id}))"
+        )
+
+    # -- marketplace -------------------------------------------------------------------------
+
+    def _fallback_marketplace(self, values: dict[str, str]) -> str | None:
+        """For rows that do not name one: the file's usual marketplace, else --marketplace."""
+        if values["marketplace"] == "NULL":
+            return self.marketplace
+        usual = self.con.execute(
+            f"SELECT m FROM (SELECT {values['marketplace']} AS m FROM {self._kept()}) "
+            f"WHERE m IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+        ).fetchone()
+        return str(usual[0]) if usual else self.marketplace
+
+    def _define_rows(self, values: dict[str, str], fallback: str | None) -> None:
+        """The typed rows, as a view over the stage (a table for reports reshaped on insert,
+        which read them several times)."""
+        market = values["marketplace"]
+        if fallback is not None:
+            market = f"coalesce({market}, {_quote(fallback)})"
         selects = [
             f"{_quote(self.account)} AS account",
             f"CAST({market} AS VARCHAR) AS marketplace",
             f"{self.file_id} AS file_id",
             "line_no AS line",
+            *(f"{values[c.name]} AS {c.name}" for c in self.report.columns),
         ]
-        for column in self.report.columns:
-            if column.name in self.located:
-                value = cast_sql(
-                    column.kind, self._text(column), style, self.report.localised_numbers
-                )
-            else:
-                value = "NULL"
-            selects.append(f"CAST({value} AS {SQL_TYPES[column.kind]}) AS {column.name}")
-            if self._checked(column):
-                selects.append(f"{self._text(column)} AS raw__{column.name}")
+        kind = "VIEW" if self.report.shape is None else "TABLE"
         self.con.execute(
-            f"CREATE TEMP TABLE {self.rows} AS SELECT {', '.join(selects)} FROM {self.stage}"
+            f"CREATE TEMP {kind} {self.rows} AS SELECT {', '.join(selects)} FROM {self._kept()}"
         )
-        self.con.execute(f"DROP TABLE {self.stage}")
-
-    def _reject_unreadable(self) -> None:
-        checks = []
-        for column in self.report.columns:
-            if not self._checked(column):
-                continue
-            header = _quote(self.layout.header[self.located[column.name]])
-            raw = f"raw__{column.name}"
-            if column.kind != "text":
-                problem = _quote(f"cannot be read as {KIND_WORDS[column.kind]}")
-                checks.append(
-                    f"SELECT line, {header}, {raw}, {problem} FROM {self.rows} "
-                    f"WHERE {raw} IS NOT NULL AND {column.name} IS NULL"
-                )
-            if column.not_null:
-                checks.append(
-                    f"SELECT line, {header}, NULL, 'missing value' FROM {self.rows} "
-                    f"WHERE {raw} IS NULL"
-                )
-        if checks:
-            self.con.execute(
-                f"INSERT INTO rejects SELECT {self.file_id}, * FROM ({' UNION ALL '.join(checks)})"
-            )
-            self.con.execute(
-                f"DELETE FROM {self.rows} WHERE line IN "
-                f"(SELECT line FROM rejects WHERE file_id = {self.file_id})"
-            )
-
-    # -- marketplace -------------------------------------------------------------------------
-
-    def _resolve_marketplace(self) -> None:
-        """The row's own marketplace column, else the file's usual one, else --marketplace."""
-        usual = self.con.execute(
-            f"SELECT marketplace FROM {self.rows} WHERE marketplace IS NOT NULL "
-            f"GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
-        ).fetchone()
-        fallback = usual[0] if usual else self.marketplace
-        if fallback is not None:
-            self.con.execute(
-                f"UPDATE {self.rows} SET marketplace = {_quote(fallback)} WHERE marketplace IS NULL"
-            )
         unknown = self.con.execute(
             f"SELECT count(*), min(line) FROM {self.rows} WHERE marketplace IS NULL"
         ).fetchone()
@@ -251,22 +311,37 @@ class FileLoader:
             done = self.con.execute(f"INSERT INTO {table}_rows BY NAME {select}").fetchone()
             if table == self.report.table and done is not None:
                 inserted = int(done[0])
-        date = self.report.date_column
-        period = self.con.execute(
-            f"SELECT min({date}), max({date}) FROM {self.rows}" if date else "SELECT NULL, NULL"
-        ).fetchone()
-        assert period is not None
-        self.counted = (inserted, period[0], period[1])
-        if isinstance(self.report.merge, DayBased):
-            day = self.report.merge.day_column
-            self.con.execute(
-                f"""INSERT INTO coverage_days
-                SELECT {_quote(self.report.table)}, account, marketplace,
-                       CAST(unnest(generate_series(min({day}), max({day}), INTERVAL 1 DAY))
-                            AS DATE), {self.file_id}
-                FROM {self.rows} GROUP BY account, marketplace"""
-            )
-        self.con.execute(f"DROP TABLE {self.rows}")
+        self.counted = (inserted, *self._period())
+
+    def _period(self) -> tuple[object, object]:
+        """First and last date of the file; for day-based reports, the days it covers."""
+        merge = self.report.merge
+        if self.report.date_column is None and not isinstance(merge, DayBased):
+            return None, None
+        date = self.report.date_column or "NULL"
+        # Read back from the stored rows where they are stored as declared: no second cast.
+        source = (
+            f"(SELECT * FROM {self.report.table}_rows WHERE file_id = {self.file_id})"
+            if self.report.shape is None
+            else self.rows
+        )
+        day = merge.day_column if isinstance(merge, DayBased) else date
+        spans = self.con.execute(
+            f"SELECT account, marketplace, min({day}), max({day}), min({date}), max({date}) "
+            f"FROM {source} GROUP BY ALL"
+        ).fetchall()
+        if isinstance(merge, DayBased):
+            for account, marketplace, first, last, _, _ in spans:
+                if first is None:
+                    continue
+                self.con.execute(
+                    "INSERT INTO coverage_days SELECT ?, ?, ?, CAST(unnest(generate_series("
+                    "CAST(? AS DATE), CAST(? AS DATE), INTERVAL 1 DAY)) AS DATE), ?",
+                    [self.report.table, account, marketplace, first, last, self.file_id],
+                )
+        firsts = [s[4] for s in spans if s[4] is not None]
+        lasts = [s[5] for s in spans if s[5] is not None]
+        return (min(firsts) if firsts else None, max(lasts) if lasts else None)
 
     def _check(self) -> list[str]:
         if self.report.check is None:
