@@ -19,3 +19,19 @@ def test_every_fixture_has_a_golden_file_and_imports_cleanly() -> None:
         golden = json.loads(golden_path(fixture).read_text(encoding="utf-8"))
         assert golden["status"] == "imported", fixture
         assert "rejects" not in golden["tables"], fixture
+
+
+@pytest.mark.parametrize("fixture", fixtures(), ids=lambda p: p.parent.name + "/" + p.name)
+def test_renumbered_copy_gives_the_same_rows(
+    fixture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The line-by-line copy (used for irregular files) and the verbatim copy agree exactly."""
+    import recoup.ingest as ingest
+    from recoup.ingest.decode import number_lines
+
+    def numbered_always(raw, layout, out, on_progress=None):  # type: ignore[no-untyped-def]
+        return number_lines(raw, layout, out, "fixture")
+
+    monkeypatch.setattr(ingest, "transcribe", numbered_always)
+    expected = json.loads(golden_path(fixture).read_text(encoding="utf-8"))
+    assert canonical_rows(fixture) == expected

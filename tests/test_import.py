@@ -395,3 +395,29 @@ def test_stream_sizes_are_exact(workspace: Workspace) -> None:
     import_paths(workspace, [path])
     size = workspace.con.execute("SELECT size_bytes FROM source_files").fetchone()
     assert size == (len(io.BytesIO(path.read_bytes()).getvalue()),)
+
+
+def test_every_row_of_a_large_file_names_its_own_line(workspace: Workspace, tmp_path: Path) -> None:
+    """Large regular files are read in parallel; each row must still carry its physical line.
+
+    The reference id of each row is written as its line number, then compared. One file is
+    regular (read verbatim), the other has blank lines (renumbered line by line).
+    """
+    rows = 300_000  # about 40 MB: DuckDB splits it between threads
+    regular, blanks = tmp_path / "regular.tsv", tmp_path / "blanks.tsv"
+    with regular.open("w") as a, blanks.open("w") as b:
+        a.write(tsv(LEDGER_HEADER))
+        b.write(tsv(LEDGER_HEADER))
+        for i in range(rows):
+            a.write(tsv(ledger_row(f"01/{1 + i % 28:02d}/2026", "-1", str(i + 2))))
+            b.write(tsv(ledger_row(f"02/{1 + i % 28:02d}/2026", "-1", str(2 * i + 2))))
+            b.write("\n")
+    results = import_paths(workspace, [regular, blanks], marketplace="US")
+    assert [(r.rows, r.rejects) for r in results] == [(rows, 0), (rows, 0)]
+    assert (
+        count(
+            workspace,
+            "SELECT count(*) FROM ledger_detail_rows WHERE CAST(reference_id AS BIGINT) <> line",
+        )
+        == 0
+    )

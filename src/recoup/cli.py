@@ -38,7 +38,8 @@ class RichReporter:
     def file_started(self, name: str, size: int) -> None:
         self.name = Path(name).name
         if size >= LARGE_FILE:
-            self.task = self.progress.add_task(self.name, total=size)
+            # Bytes are counted twice: once copied into the raw store, once decoded.
+            self.task = self.progress.add_task(self.name, total=2 * size)
 
     def advance(self, amount: int) -> None:
         if self.task is not None:

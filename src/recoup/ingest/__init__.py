@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from recoup.ingest.decode import Layout, detect, json_to_tsv, next_encoding, normalise
+from recoup.ingest.decode import (
+    Layout,
+    detect,
+    json_to_tsv,
+    next_encoding,
+    number_lines,
+    transcribe,
+)
 from recoup.ingest.errors import FileProblem
 from recoup.ingest.load import FileLoader, register
 from recoup.ingest.rawstore import copy_in
@@ -155,7 +162,7 @@ def _decode_and_load(
     reporter.phase(f"decoding {layout.report.title}")
     while True:
         try:
-            normalise(parsed_from, layout, scratch[1], name)
+            copy = transcribe(parsed_from, layout, scratch[1], reporter.advance)
             break
         except UnicodeDecodeError:
             layout = next_encoding(layout, parsed_from, name, japanese=japanese)
@@ -163,7 +170,9 @@ def _decode_and_load(
     con = workspace.con
     loader = FileLoader(con, layout, name=name, account=account, marketplace=marketplace)
     try:
-        loader.stage(scratch[1])
+        if not loader.stage(copy):
+            reporter.phase(f"renumbering {layout.report.title}")
+            loader.stage(number_lines(parsed_from, layout, scratch[1], name))
         con.begin()
         try:
             file_id = register(

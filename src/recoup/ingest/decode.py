@@ -2,14 +2,16 @@
 
 Encodings are tried strictly, never with replacement characters: a BOM decides; otherwise
 UTF-8, then cp1252 (NA/EU reports) or cp932 (JP), the first that decodes the whole file and
-yields a recognisable header wins. The normalised copy is UTF-8 with each data line prefixed by
-its physical line number in the original file, so every stored row and every reject can name
-its line; blank lines and preambles (Date Range reports) are skipped there.
+yields a recognisable header wins. The normalised copy is UTF-8 and starts after the header (Date
+Range reports have a preamble). Every stored row and every reject names its physical line in the
+original: a regular file's copy maps line for line; a file with blank lines or values spanning
+lines is rewritten with each record prefixed by its line number.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import json
 from collections.abc import Callable, Iterator
@@ -155,30 +157,84 @@ def detect(raw: Path, name: str, *, japanese: bool = False) -> Layout:
     )
 
 
-def normalise(
+@dataclass(frozen=True)
+class Normalised:
+    """A UTF-8 copy of a report's data lines, ready for DuckDB.
+
+    `numbered`: each line starts with its physical line number in the original (written line by
+    line, for files with blank lines or values spanning lines). Otherwise the copy is the body
+    verbatim and its line i is the original's line `first_line + i`, which the loader verifies
+    by counting what DuckDB read against `lines`.
+    """
+
+    path: Path
+    numbered: bool
+    first_line: int
+    lines: int
+    skip: int = 0  # lines DuckDB skips first (the header, when reading the original in place)
+
+
+CHUNK_BYTES = 16 * 1024 * 1024
+
+
+def transcribe(
     raw: Path,
     layout: Layout,
     out: Path,
-    name: str,
     on_progress: Callable[[int], None] | None = None,
-) -> int:
-    """Write the data lines as UTF-8, each prefixed by its line number; return the line count.
+) -> Normalised:
+    """Copy the lines after the header as UTF-8, decoding strictly in large chunks.
 
-    Raises UnicodeDecodeError (caught by the caller, which tries the next encoding) when a byte
-    later in the file does not decode.
+    A UTF-8 file whose header is its first line is only checked, not copied: DuckDB reads it in
+    place, skipping the header. Raises UnicodeDecodeError (caught by the caller, which tries the
+    next encoding) when a byte does not decode.
+    """
+    in_place = layout.encoding == "utf-8" and layout.header_line == 1
+    decoder = codecs.getincrementaldecoder(layout.encoding)(errors="strict")
+    to_skip = layout.header_line  # newlines to pass: the preamble and the header
+    lines = 0
+    last = "\n"
+    with raw.open("rb") as source, contextlib.ExitStack() as stack:
+        sink = None if in_place else stack.enter_context(out.open("wb"))
+        while True:
+            chunk = source.read(CHUNK_BYTES)
+            text = decoder.decode(chunk, final=not chunk)
+            while to_skip and text:
+                cut = text.find("\n")
+                text = "" if cut < 0 else text[cut + 1 :]
+                to_skip -= 0 if cut < 0 else 1
+            if text:
+                if sink is not None:
+                    sink.write(text.encode("utf-8"))
+                lines += text.count("\n")
+                last = text[-1]
+            if on_progress is not None:
+                on_progress(len(chunk))
+            if not chunk:
+                break
+    if last != "\n":
+        lines += 1
+    first = layout.header_line + 1
+    if in_place:
+        return Normalised(raw, numbered=False, first_line=first, lines=lines, skip=1)
+    return Normalised(out, numbered=False, first_line=first, lines=lines)
+
+
+def number_lines(raw: Path, layout: Layout, out: Path, name: str) -> Normalised:
+    """Write the data lines as UTF-8, each prefixed by its physical line number.
+
+    Blank lines are skipped; a quoted value spanning lines stays one record under its first
+    line's number.
     """
     d = layout.delimiter
     written = 0
     pending: str | None = None  # a quoted record spanning physical lines
     pending_line = 0
-    progress_chars = 0
-    number = 0
     with (
         raw.open("r", encoding=layout.encoding, errors="strict", newline="\n") as source,
         out.open("w", encoding="utf-8", newline="\n") as sink,
     ):
         for number, line in enumerate(source, start=1):
-            progress_chars += len(line)
             if number <= layout.header_line:
                 continue
             text = line.rstrip("\r\n")
@@ -196,14 +252,9 @@ def normalise(
                 continue
             sink.write(f"{number}{d}{text}\n")
             written += 1
-            if on_progress is not None and written % 50_000 == 0:
-                on_progress(progress_chars)
-                progress_chars = 0
         if pending is not None:
             raise FileProblem(name, "a quoted value is never closed", pending_line)
-    if on_progress is not None:
-        on_progress(progress_chars)
-    return written
+    return Normalised(out, numbered=True, first_line=layout.header_line + 1, lines=written)
 
 
 def next_encoding(layout: Layout, raw: Path, name: str, *, japanese: bool = False) -> Layout:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 
-from recoup.ingest.decode import Layout
+from recoup.ingest.decode import Layout, Normalised
 from recoup.ingest.errors import FileProblem
 from recoup.reports.base import Column, DayBased
-from recoup.reports.casts import KIND_WORDS, SQL_TYPES, FileStyle, cast_sql, clean
+from recoup.reports.casts import KIND_WORDS, NULL_TEXTS, SQL_TYPES, FileStyle, cast_sql, clean
 from recoup.reports.marketplaces import currency_sql, marketplace_sql
 
 MAX_LINE_BYTES = 64 * 1024 * 1024  # a 10 MB product title must not fail a whole report
@@ -91,6 +90,8 @@ class FileLoader:
 
     def close(self) -> None:
         for kind, name in (
+            ("VIEW", self.staged),
+            ("TABLE", f"{self.staged}_data"),
             ("VIEW", self.rows),
             ("TABLE", self.rows),
             ("TABLE", self.bad),
@@ -103,23 +104,41 @@ class FileLoader:
 
     # -- stage -------------------------------------------------------------------------------
 
-    def stage(self, normalised: Path) -> None:
-        columns = {"line_no": "BIGINT"} | {
-            f"c{i}": "VARCHAR" for i in range(len(self.layout.header))
-        }
+    def stage(self, copy: Normalised) -> bool:
+        """Read the copy as text. False when an un-numbered copy turns out irregular (DuckDB
+        read a different number of records than it has lines): renumber it and stage again."""
+        width = len(self.layout.header)
+        columns = {"line_no": "BIGINT"} if copy.numbered else {}
+        columns |= {f"c{i}": "VARCHAR" for i in range(width)}
         quote = '"' if self.layout.quoted else ""
         spec = ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in columns.items())
         # Cleaned once here: the casts refer to each value several times.
-        cleaned = ", ".join(f"{clean(f'c{i}')} AS c{i}" for i in range(len(self.layout.header)))
+        cleaned = ", ".join(f"{clean(f'c{i}')} AS c{i}" for i in range(width))
+        target = self.staged if copy.numbered else f"{self.staged}_data"
         self.con.execute(
-            f"""CREATE TEMP TABLE {self.staged} AS SELECT line_no, {cleaned} FROM read_csv(
-                {_quote(str(normalised))}, delim={_quote(self.layout.delimiter)},
-                quote={_quote(quote)}, escape={_quote(quote)}, header=false,
+            f"""CREATE TEMP TABLE {target} AS
+            SELECT {"line_no, " if copy.numbered else ""}{cleaned} FROM read_csv(
+                {_quote(str(copy.path))}, delim={_quote(self.layout.delimiter)},
+                quote={_quote(quote)}, escape={_quote(quote)}, header=false, skip={copy.skip},
                 auto_detect=false, columns={{{spec}}}, store_rejects=true,
                 rejects_table='{self.short_rows}', rejects_scan='{self.scanned}',
                 max_line_size={MAX_LINE_BYTES}, buffer_size={2 * MAX_LINE_BYTES},
-                null_padding=false, parallel=true)"""
+                nullstr={NULL_TEXTS}, null_padding=false, parallel=true)"""
         )
+        if copy.numbered:
+            return True
+        counted = self.con.execute(
+            f"SELECT (SELECT count(*) FROM {target}), (SELECT count(*) FROM {self.short_rows})"
+        ).fetchone()
+        if counted != (copy.lines, 0):
+            self.close()
+            return False
+        # One record per line, in file order (DuckDB keeps insertion order): line = rowid + first.
+        self.con.execute(
+            f"CREATE TEMP VIEW {self.staged} AS "
+            f"SELECT rowid + {copy.first_line} AS line_no, * FROM {target}"
+        )
+        return True
 
     def _reject_short_rows(self) -> None:
         names = " ".join(f"WHEN 'c{i}' THEN {_quote(h)}" for i, h in enumerate(self.layout.header))
