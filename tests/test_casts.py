@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from recoup.reports.base import normalise_header
-from recoup.reports.casts import FileStyle, cast_sql, date_sql
+from recoup.reports.casts import FileStyle, cast_sql, date_sql, plain_slash_date
 from recoup.reports.marketplaces import normalise_marketplace
 
 
@@ -87,3 +87,27 @@ def test_header_names_normalise() -> None:
 )
 def test_marketplaces(printed: str, code: str | None) -> None:
     assert normalise_marketplace(printed) == code
+
+
+PLAIN_SLASH = ["05/13/2026", "5/3/2026", "13/05/2026", "02/30/2026", "13/13/2026", "1/1/2026"]
+NOT_PLAIN_SLASH = [
+    "12/31/26",
+    "1/2/2026 10:00",
+    "2026-05-12",
+    "1/34-/2026",
+    "5/13/20261",
+    "05.13.2026",
+]
+
+
+@pytest.mark.parametrize("printed", PLAIN_SLASH + NOT_PLAIN_SLASH)
+@pytest.mark.parametrize("order", ["mdy", "dmy"])
+def test_the_plain_slash_shortcut_reads_exactly_like_the_general_parser(
+    printed: str, order: str
+) -> None:
+    """Where every value of a column passes the guard, the one-strptime cast is used instead."""
+    assert _eval(plain_slash_date("t"), printed) == (printed in PLAIN_SLASH)
+    general = FileStyle(slash_order=order)  # type: ignore[arg-type]
+    shortcut = FileStyle(slash_order=order, plain_slash_dates=frozenset({"t"}))  # type: ignore[arg-type]
+    if printed in PLAIN_SLASH:
+        assert _eval(date_sql("t", shortcut), printed) == _eval(date_sql("t", general), printed)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from recoup import ingest
+from recoup.ingest.decode import number_lines
 from tests.golden import canonical_rows, fixtures, golden_path
 
 
@@ -26,8 +28,6 @@ def test_renumbered_copy_gives_the_same_rows(
     fixture: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The line-by-line copy (used for irregular files) and the verbatim copy agree exactly."""
-    import recoup.ingest as ingest
-    from recoup.ingest.decode import number_lines
 
     def numbered_always(raw, layout, out, on_progress=None):  # type: ignore[no-untyped-def]
         return number_lines(raw, layout, out, "fixture")

@@ -18,7 +18,15 @@ import duckdb
 from recoup.ingest.decode import Layout, Normalised
 from recoup.ingest.errors import FileProblem
 from recoup.reports.base import Column, DayBased
-from recoup.reports.casts import KIND_WORDS, NULL_TEXTS, SQL_TYPES, FileStyle, cast_sql, clean
+from recoup.reports.casts import (
+    KIND_WORDS,
+    NULL_TEXTS,
+    SQL_TYPES,
+    FileStyle,
+    cast_sql,
+    clean,
+    plain_slash_date,
+)
 from recoup.reports.marketplaces import currency_sql, marketplace_sql
 
 MAX_LINE_BYTES = 64 * 1024 * 1024  # a 10 MB product title must not fail a whole report
@@ -164,35 +172,51 @@ class FileLoader:
         return f"c{self.located[column.name]}"
 
     def _style(self) -> FileStyle:
-        """Detect how this file writes numbers and slashed dates."""
-        numbers = "plain"
+        """Detect, in one scan, how this file writes numbers and slashed dates, and which date
+        columns hold nothing but plain slashed dates (cast without the general date parser)."""
+        probes: list[str] = []
         decimals = [
             self._text(c)
             for c in self.report.columns
             if c.kind in ("decimal", "measure") and c.name in self.located
         ]
-        if self.report.localised_numbers and decimals:
-            probe = " OR ".join(
-                f"regexp_full_match({t}, '[+-]?[0-9.\\s\u00a0\u202f]*[0-9],[0-9]{{1,2}}')"
-                for t in decimals
+        localised = self.report.localised_numbers and bool(decimals)
+        if localised:
+            probes.append(
+                "bool_or("
+                + " OR ".join(
+                    f"regexp_full_match({t}, '[+-]?[0-9.\\s\u00a0\u202f]*[0-9],[0-9]{{1,2}}')"
+                    for t in decimals
+                )
+                + ")"
             )
-            comma = self.con.execute(f"SELECT bool_or({probe}) FROM {self.staged}").fetchone()
-            numbers = "comma" if comma and comma[0] else "dot"
-        dates = [
-            self._text(c)
-            for c in self.report.columns
-            if c.kind == "date" and c.name in self.located
-        ]
-        order = "mdy"
+        dates = sorted(
+            {
+                self._text(c)
+                for c in self.report.columns
+                if c.kind == "date" and c.name in self.located
+            }
+        )
         if dates:
-            probe = " OR ".join(
-                f"regexp_full_match(split_part({t}, ' ', 1), "
-                f"'(1[3-9]|2[0-9]|3[01])/[0-9]{{1,2}}/[0-9]{{2,4}}')"
-                for t in dates
+            probes.append(
+                "bool_or("
+                + " OR ".join(
+                    f"regexp_full_match(split_part({t}, ' ', 1), "
+                    f"'(1[3-9]|2[0-9]|3[01])/[0-9]{{1,2}}/[0-9]{{2,4}}')"
+                    for t in dates
+                )
+                + ")"
             )
-            dmy = self.con.execute(f"SELECT bool_or({probe}) FROM {self.staged}").fetchone()
-            order = "dmy" if dmy and dmy[0] else "mdy"
-        return FileStyle(numbers=numbers, slash_order=order)  # type: ignore[arg-type]
+            probes += [f"bool_and({t} IS NULL OR {plain_slash_date(t)})" for t in dates]
+        if not probes:
+            return FileStyle()
+        found = self.con.execute(f"SELECT {', '.join(probes)} FROM {self.staged}").fetchone()
+        assert found is not None
+        answers = list(found)
+        numbers = ("comma" if answers.pop(0) else "dot") if localised else "plain"
+        order = "dmy" if dates and answers.pop(0) else "mdy"
+        plain = frozenset(t for t, every in zip(dates, answers, strict=True) if every)
+        return FileStyle(numbers=numbers, slash_order=order, plain_slash_dates=plain)  # type: ignore[arg-type]
 
     # -- cast --------------------------------------------------------------------------------
 
@@ -275,14 +299,33 @@ class FileLoader:
     # -- marketplace -------------------------------------------------------------------------
 
     def _fallback_marketplace(self, values: dict[str, str]) -> str | None:
-        """For rows that do not name one: the file's usual marketplace, else --marketplace."""
+        """For rows that do not name one: the file's usual marketplace, else --marketplace.
+
+        A FileProblem when some rows name none and neither settles it.
+        """
         if values["marketplace"] == "NULL":
-            return self.marketplace
-        usual = self.con.execute(
-            f"SELECT m FROM (SELECT {values['marketplace']} AS m FROM {self._kept()}) "
-            f"WHERE m IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
-        ).fetchone()
-        return str(usual[0]) if usual else self.marketplace
+            named: list[tuple[str | None, int, int]] = []
+            if self.marketplace is None:
+                first = self.con.execute(
+                    f"SELECT NULL, count(*), min(line_no) FROM {self._kept()}"
+                ).fetchall()
+                named = [(None, int(first[0][1]), first[0][2])] if first[0][1] else []
+        else:
+            named = self.con.execute(
+                f"SELECT m, count(*), min(line_no) FROM "
+                f"(SELECT {values['marketplace']} AS m, line_no FROM {self._kept()}) GROUP BY m"
+            ).fetchall()
+        known = sorted((-n, m) for m, n, _ in named if m is not None)
+        fallback = known[0][1] if known else self.marketplace
+        unknown = [(n, line) for m, n, line in named if m is None]
+        if fallback is None and unknown:
+            raise FileProblem(
+                self.name,
+                f"the {self.report.title} does not say which marketplace its {unknown[0][0]} "
+                "row(s) belong to; pass --marketplace (e.g. --marketplace US)",
+                int(unknown[0][1]),
+            )
+        return fallback
 
     def _define_rows(self, values: dict[str, str], fallback: str | None) -> None:
         """The typed rows, as a view over the stage (a table for reports reshaped on insert,
@@ -301,16 +344,6 @@ class FileLoader:
         self.con.execute(
             f"CREATE TEMP {kind} {self.rows} AS SELECT {', '.join(selects)} FROM {self._kept()}"
         )
-        unknown = self.con.execute(
-            f"SELECT count(*), min(line) FROM {self.rows} WHERE marketplace IS NULL"
-        ).fetchone()
-        if unknown and unknown[0]:
-            raise FileProblem(
-                self.name,
-                f"the {self.report.title} does not say which marketplace its {unknown[0]} row(s) "
-                "belong to; pass --marketplace (e.g. --marketplace US)",
-                int(unknown[1]),
-            )
 
     # -- merge -------------------------------------------------------------------------------
 

@@ -60,6 +60,22 @@ class FileStyle:
 
     numbers: NumberStyle = "plain"
     slash_order: SlashOrder = "mdy"
+    # Staged columns whose every value is a plain slashed date (`plain_slash_date`): their cast
+    # is one strptime, which is what `date_sql` does for such values anyway.
+    plain_slash_dates: frozenset[str] = frozenset()
+
+
+def _slashed(x: str) -> str:
+    """`x` looks like M/D/YYYY or D/M/YYYY (either digit count), tested without regexps."""
+    return (
+        f"length({x}) BETWEEN 8 AND 10 AND substr({x}, -5, 1) = '/' "
+        f"AND (substr({x}, 2, 1) = '/' OR substr({x}, 3, 1) = '/')"
+    )
+
+
+def plain_slash_date(t: str) -> str:
+    """`t` is a slashed date alone: `date_sql` reads it by its slashed branch, with no time."""
+    return f"({_slashed(t)} AND strpos({t}, ' ') = 0 AND substr({t}, 5, 1) <> '-')"
 
 
 def _month_number(token: str) -> str:
@@ -74,6 +90,9 @@ def date_sql(t: str, style: FileStyle) -> str:
     never moves an event to another day.
     """
     first = f"split_part({t}, ' ', 1)"
+    slash4 = "%m/%d/%Y" if style.slash_order == "mdy" else "%d/%m/%Y"
+    if t in style.plain_slash_dates:
+        return f"CAST(try_strptime({t}, '{slash4}') AS DATE)"
     slash4 = "%m/%d/%Y" if style.slash_order == "mdy" else "%d/%m/%Y"
     slash2 = "%m/%d/%y" if style.slash_order == "mdy" else "%d/%m/%y"
     us = r"^([^\d\s,]+)\.? (\d{1,2}),? (\d{4})"  # Sep 4, 2026 1:05:07 AM PDT
@@ -94,9 +113,7 @@ def date_sql(t: str, style: FileStyle) -> str:
         f"CAST(CASE WHEN {t} IS NULL THEN NULL "
         f"WHEN substr({t}, 5, 1) = '-' THEN try_strptime(left({t}, 10), '%Y-%m-%d') "
         # MM/DD/YYYY (the ledger) without a regular expression: cheap string tests only.
-        f"WHEN length({first}) BETWEEN 8 AND 10 AND substr({first}, -5, 1) = '/' "
-        f"AND (substr({first}, 2, 1) = '/' OR substr({first}, 3, 1) = '/') "
-        f"THEN try_strptime({first}, '{slash4}') "
+        f"WHEN {_slashed(first)} THEN try_strptime({first}, '{slash4}') "
         f"WHEN regexp_full_match({first}, '\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{4}}') "
         f"THEN try_strptime({first}, '%d.%m.%Y') "
         f"WHEN regexp_full_match({first}, '\\d{{1,2}}/\\d{{4}}') "
