@@ -385,8 +385,9 @@ def test_progress_reaches_the_reporter(workspace: Workspace) -> None:
     import_paths(workspace, [path], reporter=Recorder())
     size = path.stat().st_size
     assert seen[0] == f"start us_cp1252.tsv {size}"
-    assert f"advance {size}" in seen
-    assert "loading FBA Reimbursements" in seen
+    assert seen.count(f"advance {size}") == 2  # copied, then decoded
+    steps = [s.split(": ", 1)[1] for s in seen if s.startswith("FBA Reimbursements: ")]
+    assert steps == ["decoding", "reading the rows", "checking every value", "storing the rows"]
     assert seen[-1] == "done"
 
 

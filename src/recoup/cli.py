@@ -55,6 +55,12 @@ class RichReporter:
             self.task = None
 
 
+def _console() -> Console:
+    """Rich wraps at 80 columns when output is not a terminal; summaries must not be cut."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
 @click.group()
 @click.option(
     "--workspace",
@@ -100,7 +106,7 @@ def import_command(
             raise click.BadParameter(
                 f"unknown marketplace {marketplace!r}", param_hint="--marketplace"
             )
-    console = Console()
+    console = _console()
     with _open(ctx) as workspace:
         progress = Progress(
             TextColumn("{task.description}"),
@@ -136,4 +142,4 @@ def status(ctx: click.Context, fmt: str, account: str | None) -> None:
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
     else:
-        print_status(Console(), data)
+        print_status(_console(), data)

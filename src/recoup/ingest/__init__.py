@@ -99,7 +99,7 @@ def _import_one(
 ) -> FileResult:
     size_hint = incoming.origin.stat().st_size if incoming.origin.is_file() else 0
     reporter.file_started(incoming.name, size_hint)
-    reporter.phase("reading")
+    reporter.phase("copying into the raw store")
     temporary, sha256, size = copy_in(incoming, workspace.raw_dir, reporter.advance)
     con = workspace.con
     earlier = con.execute(
@@ -159,19 +159,26 @@ def _decode_and_load(
     parsed_from = scratch[0] if json_to_tsv(raw, name, scratch[0]) else raw
     japanese = marketplace == "JP"
     layout: Layout = detect(parsed_from, name, japanese=japanese)
-    reporter.phase(f"decoding {layout.report.title}")
+    reporter.phase(f"{layout.report.title}: decoding")
     while True:
         try:
             copy = transcribe(parsed_from, layout, scratch[1], reporter.advance)
             break
         except UnicodeDecodeError:
             layout = next_encoding(layout, parsed_from, name, japanese=japanese)
-    reporter.phase(f"loading {layout.report.title}")
     con = workspace.con
-    loader = FileLoader(con, layout, name=name, account=account, marketplace=marketplace)
+    title = layout.report.title
+    loader = FileLoader(
+        con,
+        layout,
+        name=name,
+        account=account,
+        marketplace=marketplace,
+        on_phase=lambda step: reporter.phase(f"{title}: {step}"),
+    )
     try:
         if not loader.stage(copy):
-            reporter.phase(f"renumbering {layout.report.title}")
+            reporter.phase(f"{title}: renumbering irregular lines")
             loader.stage(number_lines(parsed_from, layout, scratch[1], name))
         con.begin()
         try:

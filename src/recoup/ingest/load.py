@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -67,8 +68,10 @@ class FileLoader:
         name: str,
         account: str,
         marketplace: str | None,
+        on_phase: Callable[[str], None] | None = None,
     ) -> None:
         self.con = con
+        self.on_phase = on_phase or (lambda _: None)
         self.layout = layout
         self.report = layout.report
         self.name = name
@@ -90,8 +93,10 @@ class FileLoader:
         self._reject_short_rows()
         style = self._style()
         values = self._values(style)
+        self.on_phase("checking every value")
         self._reject_unreadable(values)
         self._define_rows(values, self._fallback_marketplace(values))
+        self.on_phase("storing the rows")
         self._insert()
         warnings = self._check()
         return self._finish(warnings)
@@ -115,6 +120,7 @@ class FileLoader:
     def stage(self, copy: Normalised) -> bool:
         """Read the copy as text. False when an un-numbered copy turns out irregular (DuckDB
         read a different number of records than it has lines): renumber it and stage again."""
+        self.on_phase("reading the rows")
         width = len(self.layout.header)
         columns = {"line_no": "BIGINT"} if copy.numbered else {}
         columns |= {f"c{i}": "VARCHAR" for i in range(width)}
