@@ -55,7 +55,7 @@ def _candidates(head: bytes, japanese: bool) -> list[str]:
 def _looks_shift_jis(head: bytes) -> bool:
     """cp1252 decodes most Shift-JIS bytes into mojibake without an error; kana give it away."""
     try:
-        text = codecs.getincrementaldecoder("cp932")().decode(head, final=False)
+        text = codecs.getincrementaldecoder("cp932")().decode(head[:16384], final=False)
     except UnicodeDecodeError:
         return False
     kana = sum(1 for ch in text if "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff")

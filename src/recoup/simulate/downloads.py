@@ -1,0 +1,222 @@
+"""What the seller downloads on the as-of date: snapshot values, settlements and their own files.
+
+The ledger's reconciled and unreconciled quantities, removal order and inbound shipment states
+are as Amazon shows them that day. Settlements close every 14 days; only closed ones exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from recoup.simulate.events import Row
+
+if TYPE_CHECKING:
+    from recoup.simulate.seller import Account
+
+LOSS_AND_DAMAGE = {"M", "5", "E", "6", "7", "H", "K", "U"}
+SETTLEMENT_DAYS = 14
+CLOSED_AFTER_DAYS = 14  # a shipment is CLOSED this long after its last receipt
+
+
+def finish(account: Account) -> None:
+    _reconciliation(account)
+    _removal_orders(account)
+    _inbound(account)
+    _sourcing_costs(account)
+    _settlements(account)
+
+
+def _reconciliation(account: Account) -> None:
+    for adjustment in account.adjustments:
+        values = adjustment.row.values
+        if adjustment.reason in LOSS_AND_DAMAGE:
+            units = abs(adjustment.quantity)
+            adjustment.unreconciled = units - min(units, adjustment.reconciled)
+            values["reconciled_quantity"] = units - adjustment.unreconciled
+            values["unreconciled_quantity"] = adjustment.unreconciled
+        elif adjustment.reason == "F":
+            values["reconciled_quantity"] = adjustment.quantity
+            values["unreconciled_quantity"] = 0
+
+
+def _removal_orders(account: Account) -> None:
+    for order in account.removals:
+        in_process = order.requested - order.cancelled - order.disposed - order.shipped
+        if order.status == "Completed":
+            in_process = 0
+        elif order.request_day < account.config.as_of:
+            order.status = "In Process"
+        order.row.values.update(
+            order_type=order.order_type,
+            service_speed="Standard",
+            order_status=order.status,
+            last_updated_date=order.last_updated,
+            sku=order.product.sku,
+            fnsku=order.product.fnsku,
+            requested_quantity=order.requested,
+            cancelled_quantity=order.cancelled,
+            disposed_quantity=order.disposed,
+            shipped_quantity=order.shipped,
+            in_process_quantity=in_process,
+            removal_fee=Decimal("0.97") * order.requested,
+            currency=account.market.currency,
+        )
+
+
+def _inbound(account: Account) -> None:
+    as_of = account.config.as_of
+    for shipment in account.shipments:
+        last = shipment.last_receipt
+        if last is None:
+            shipment.status = "SHIPPED"
+        elif (as_of - last).days >= CLOSED_AFTER_DAYS:
+            shipment.status = "CLOSED"
+        else:
+            shipment.status = "RECEIVING"
+        shipment.row = account.row(
+            "inbound_shipments",
+            shipment_id=shipment.shipment_id,
+            shipment_name=f"FBA ({shipment.created:%m/%d/%Y})",
+            shipment_status=shipment.status,
+            destination_fulfillment_center_id=shipment.items[0].product.fulfillment_center,
+        )
+        for item in shipment.items:
+            item.row = account.row(
+                "inbound_shipment_items",
+                shipment_id=shipment.shipment_id,
+                seller_sku=item.product.sku,
+                fnsku=item.product.fnsku,
+                quantity_shipped=item.shipped,
+                quantity_received=item.received,
+                quantity_in_case=0,
+            )
+
+
+def _sourcing_costs(account: Account) -> None:
+    since = account.config.start - dt.timedelta(days=365)
+    change = account.market.cost_change_day(account.config)
+    for product in account.products:
+        account.row(
+            "sourcing_costs",
+            sku=product.sku,
+            unit_cost=product.cost,
+            fnsku=product.fnsku,
+            currency=account.market.currency,
+            effective_from=since,
+        )
+        if product.later_cost is not None:
+            account.row(
+                "sourcing_costs",
+                sku=product.sku,
+                unit_cost=product.later_cost,
+                fnsku=product.fnsku,
+                currency=account.market.currency,
+                effective_from=change,
+            )
+
+
+def settlement_periods(account: Account) -> list[tuple[str, dt.date, dt.date]]:
+    """(settlement id, first day, last day) of every settlement closed by the as-of date."""
+    periods = []
+    start = account.config.start
+    number = 0
+    while start + dt.timedelta(days=SETTLEMENT_DAYS) <= account.config.as_of:
+        end = start + dt.timedelta(days=SETTLEMENT_DAYS - 1)
+        number += 1
+        periods.append((f"{11800000000 + account.config.seed * 1000 + number}", start, end))
+        start = end + dt.timedelta(days=1)
+    return periods
+
+
+def _settlements(account: Account) -> None:
+    periods = settlement_periods(account)
+    if not periods:
+        return
+    last_day = periods[-1][2]
+
+    def settlement_of(day: dt.date) -> str:
+        index = (day - account.config.start).days // SETTLEMENT_DAYS
+        return periods[index][0]
+
+    for order in account.orders:
+        if order.day > last_day:
+            continue
+        fee = Decimal("3.22") * order.quantity
+        for amount_type, description, amount in (
+            ("ItemPrice", "Principal", order.principal),
+            ("ItemFees", "Commission", -order.commission),
+            ("ItemFees", "FBAPerUnitFulfillmentFee", -fee),
+        ):
+            order.rows.append(
+                _line(
+                    account,
+                    settlement_id=settlement_of(order.day),
+                    transaction="Order",
+                    order_id=order.order_id,
+                    adjustment_id="",
+                    sku=order.product.sku,
+                    day=order.day,
+                    amount_type=amount_type,
+                    description=description,
+                    amount=amount,
+                    quantity=order.quantity,
+                )
+            )
+    for refund in account.refunds:
+        if refund.day > last_day:
+            continue
+        refund.settled = True
+        for amount_type, description, amount in (
+            ("ItemPrice", "Principal", -refund.principal),
+            ("ItemFees", "Commission", refund.commission_refunded),
+            ("ItemFees", "RefundCommission", -refund.refund_commission),
+        ):
+            refund.rows.append(
+                _line(
+                    account,
+                    settlement_id=settlement_of(refund.day),
+                    transaction="Refund",
+                    order_id=refund.order.order_id,
+                    adjustment_id=refund.adjustment_id,
+                    sku=refund.order.product.sku,
+                    day=refund.day,
+                    amount_type=amount_type,
+                    description=description,
+                    amount=amount,
+                )
+            )
+
+
+def _line(
+    account: Account,
+    *,
+    settlement_id: str,
+    transaction: str,
+    order_id: str,
+    adjustment_id: str,
+    sku: str,
+    day: dt.date,
+    amount_type: str,
+    description: str,
+    amount: Decimal,
+    quantity: int | None = None,
+) -> Row:
+    return account.row(
+        "settlement_v2",
+        settlement_id=settlement_id,
+        transaction_type=transaction,
+        order_id=order_id,
+        merchant_order_id="",
+        adjustment_id=adjustment_id,
+        shipment_id="",
+        marketplace_name=account.market.site,
+        amount_type=amount_type,
+        amount_description=description,
+        amount=amount,
+        fulfillment_id="AFN",
+        posted_date=day,
+        sku=sku,
+        quantity_purchased=quantity,
+    )

@@ -1,0 +1,256 @@
+"""One FBA seller's true history, day by day, and Amazon's handling of it.
+
+Each product lives in one fulfilment centre. Every day it may receive inbound units, sell, be
+lost, damaged or disposed of, be removed, and its orders may be refunded and returned. Amazon
+answers some of these with reimbursements (most losses automatically, some partly, some late,
+some never, some under the sourcing cost, some reversed). Every event writes the report rows it
+would appear in; nothing dated after the as-of date happens. Stock never goes negative.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from recoup.money import cents
+from recoup.simulate import downloads, incidents
+from recoup.simulate.catalog import Product, make_catalog
+from recoup.simulate.events import (
+    Adjustment,
+    CustomerReturn,
+    InboundShipment,
+    Order,
+    Refund,
+    Reimbursement,
+    RemovalOrder,
+    Row,
+)
+from recoup.simulate.markets import MARKETS, Market
+
+DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    seed: int = 7
+    months: int = 14
+    marketplace: str = "US"
+    as_of: dt.date = dt.date(2026, 11, 28)
+    scale: float = 1.0  # 1.0: 40 products, about 30 thousand ledger rows over 14 months
+
+    @property
+    def start(self) -> dt.date:
+        month = self.as_of.month - self.months
+        year = self.as_of.year + (month - 1) // 12
+        month = (month - 1) % 12 + 1
+        return dt.date(year, month, min(self.as_of.day, 28))
+
+
+@dataclass
+class Account:
+    config: SimConfig
+    market: Market
+    products: list[Product]
+    rows: dict[str, list[Row]] = field(default_factory=dict)
+    adjustments: list[Adjustment] = field(default_factory=list)
+    reimbursements: list[Reimbursement] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    returns: list[CustomerReturn] = field(default_factory=list)
+    removals: list[RemovalOrder] = field(default_factory=list)
+    shipments: list[InboundShipment] = field(default_factory=list)
+
+    def row(self, report: str, **values: object) -> Row:
+        made = Row(report, values)
+        self.rows.setdefault(report, []).append(made)
+        return made
+
+
+class Seller:
+    """Runs the simulation for one account; `run()` returns it."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self.rng = random.Random(config.seed)
+        market = MARKETS[config.marketplace]
+        count = max(1, round(40 * config.scale))
+        self.account = Account(config, market, make_catalog(self.rng, count, market.centres))
+        self.queue: list[tuple[dt.date, int, Callable[[], object]]] = []
+        self.queue_day = config.start
+        self.serial = itertools.count(1)
+        self.sellable: dict[str, int] = {}
+        self.unsellable: dict[str, int] = {}
+        self.inbound_open: set[str] = set()
+        self.rates = {p.fnsku: self.rng.uniform(0.4, 2.6) for p in self.account.products}
+
+    # -- identifiers -------------------------------------------------------------------------
+
+    def _digits(self, n: int) -> str:
+        return "".join(str(self.rng.randrange(10)) for _ in range(n))
+
+    def order_id(self) -> str:
+        return f"{self.account.market.order_prefix}-{self._digits(7)}-{self._digits(7)}"
+
+    def reference_id(self) -> str:
+        return f"2007{self._digits(10)}"
+
+    def reimbursement_id(self) -> str:
+        return f"{7000000000 + next(self.serial) * 7919 % 999999999}"
+
+    # -- the clock ---------------------------------------------------------------------------
+
+    def later(self, day: dt.date, action: Callable[[], object]) -> None:
+        """Do `action` on `day`, unless that is after the as-of date (it has not happened)."""
+        if day <= self.config.as_of:
+            heapq.heappush(self.queue, (day, next(self.serial), action))
+
+    def run(self) -> Account:
+        day = self.config.start
+        products = self.account.products
+        for product in products:
+            self.sellable[product.fnsku] = 0
+            self.unsellable[product.fnsku] = 0
+        while day <= self.config.as_of:
+            self._due(day)
+            self.queue_day = day
+            for product in products:
+                self._day(day, product)
+            day += DAY
+        self._due(self.config.as_of)
+        downloads.finish(self.account)
+        return self.account
+
+    def _due(self, day: dt.date) -> None:
+        """Run what is due by `day`, each on its own day (actions may schedule more)."""
+        while self.queue and self.queue[0][0] <= day:
+            when, _, action = heapq.heappop(self.queue)
+            self.queue_day = when
+            action()
+
+    def _day(self, day: dt.date, product: Product) -> None:
+        stock = self.sellable[product.fnsku]
+        rate = self.rates[product.fnsku]
+        if product.fnsku not in self.inbound_open and stock < rate * 25:
+            incidents.send_inbound(self, day, product, max(20, round(rate * 60)))
+        for _ in range(self._poisson(rate)):
+            if self.sellable[product.fnsku] <= 0:
+                break
+            incidents.sell(self, day, product)
+        roll = self.rng.random()
+        for chance, incident in incidents.DAILY:
+            if roll < chance:
+                incident(self, day, product)
+                break
+            roll -= chance
+
+    def _poisson(self, mean: float) -> int:
+        count, threshold, product = 0, pow(2.718281828459045, -mean), self.rng.random()
+        while product > threshold:
+            count += 1
+            product *= self.rng.random()
+        return count
+
+    # -- shared helpers for incidents ----------------------------------------------------------
+
+    def ledger(
+        self,
+        day: dt.date,
+        product: Product,
+        event: str,
+        quantity: int,
+        *,
+        reference: str = "",
+        reason: str = "",
+        disposition: str = "SELLABLE",
+    ) -> Row:
+        return self.account.row(
+            "ledger_detail",
+            date=day,
+            fnsku=product.fnsku,
+            asin=product.asin,
+            msku=product.sku,
+            title=product.title,
+            event_type=event,
+            reference_id=reference,
+            quantity=quantity,
+            fulfillment_center=product.fulfillment_center,
+            disposition=disposition,
+            reason=reason,
+            country=self.account.market.code,
+            date_and_time=f"{day:%Y-%m-%d}T{self.account.market.midnight}",
+        )
+
+    def reimburse(
+        self,
+        day: dt.date,
+        product: Product,
+        reason: str,
+        units: int,
+        per_unit: Decimal,
+        *,
+        order_id: str = "",
+        in_kind: int = 0,
+        original: Reimbursement | None = None,
+    ) -> Reimbursement:
+        """A reimbursement row (a reversal when `original` is given: negative units)."""
+        rid = self.reimbursement_id()
+        cash = units - in_kind
+        total = cents(per_unit * cash)
+        row = self.account.row(
+            "reimbursements",
+            approval_date=day,
+            reimbursement_id=rid,
+            case_id="",
+            amazon_order_id=order_id,
+            reason=reason,
+            sku=product.sku,
+            fnsku=product.fnsku,
+            asin=product.asin,
+            product_name=product.title,
+            condition="NewItem",
+            currency=self.account.market.currency,
+            amount_per_unit=per_unit,
+            amount_total=total,
+            quantity_reimbursed_cash=cash,
+            quantity_reimbursed_inventory=in_kind,
+            quantity_reimbursed_total=units,
+            original_reimbursement_id=original.reimbursement_id if original else "",
+            original_reimbursement_type=original.reason if original else "",
+        )
+        made = Reimbursement(
+            rid,
+            day,
+            reason,
+            product,
+            cash,
+            in_kind,
+            per_unit,
+            total,
+            row,
+            order_id=order_id,
+            original_id=original.reimbursement_id if original else "",
+            original_reason=original.reason if original else "",
+        )
+        self.account.reimbursements.append(made)
+        if in_kind:
+            # Replacement in kind arrives in the ledger as `N` units.
+            self.sellable[product.fnsku] += in_kind
+            self.ledger(
+                day, product, "Adjustments", in_kind, reference=self.reference_id(), reason="N"
+            )
+        return made
+
+    def cost_on(self, product: Product, day: dt.date) -> Decimal:
+        if product.later_cost is not None and day >= self.account.market.cost_change_day(
+            self.config
+        ):
+            return product.later_cost
+        return product.cost
+
+    def days(self, low: int, high: int) -> dt.timedelta:
+        return dt.timedelta(days=self.rng.randint(low, high))
