@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -17,9 +18,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from recoup.ingest import import_paths
+from recoup import demo as demo_account
+from recoup.ingest import FileResult, import_paths
 from recoup.reports.marketplaces import normalise_marketplace
 from recoup.settings import Settings
+from recoup.simulate import SimConfig, simulate
 from recoup.status import workspace_status
 from recoup.summary import print_import_summary, print_status
 from recoup.workspace import Workspace
@@ -79,6 +82,28 @@ def _open(ctx: click.Context) -> Workspace:
     return Workspace(ctx.obj["workspace"])
 
 
+def _import(
+    workspace: Workspace, paths: list[Path], account: str, marketplace: str | None
+) -> list[FileResult]:
+    """Import with a progress bar per large file (on stderr, gone when done)."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with progress:
+        return import_paths(
+            workspace,
+            paths,
+            account=account,
+            marketplace=marketplace,
+            reporter=RichReporter(progress),
+        )
+
+
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--account", default=None, help="Seller account name (default: default).")
@@ -108,22 +133,7 @@ def import_command(
             )
     console = _console()
     with _open(ctx) as workspace:
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        with progress:
-            results = import_paths(
-                workspace,
-                list(paths),
-                account=account or ctx.obj["settings"].account,
-                marketplace=market,
-                reporter=RichReporter(progress),
-            )
+        results = _import(workspace, list(paths), account or ctx.obj["settings"].account, market)
     print_import_summary(console, results)
     failed = any(r.status == "failed" for r in results)
     rejected = any(r.rejects for r in results)
@@ -143,3 +153,84 @@ def status(ctx: click.Context, fmt: str, account: str | None) -> None:
         click.echo(json.dumps(data, indent=2))
     else:
         print_status(_console(), data)
+
+
+def _simulation_options(command: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed(
+        [
+            click.option("--seed", default=7, show_default=True, help="Random seed."),
+            click.option("--months", default=14, show_default=True, help="Months of history."),
+            click.option(
+                "--marketplace",
+                type=click.Choice(["US", "DE"]),
+                default="US",
+                show_default=True,
+            ),
+            click.option(
+                "--as-of",
+                type=click.DateTime(formats=["%Y-%m-%d"]),
+                default=None,
+                help="Last day of the history (default: today).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _config(
+    seed: int, months: int, marketplace: str, as_of: dt.datetime | None, scale: float = 1.0
+) -> SimConfig:
+    day = as_of.date() if as_of else demo_account.default_as_of()
+    return SimConfig(seed=seed, months=months, marketplace=marketplace, as_of=day, scale=scale)
+
+
+@main.command("simulate")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@_simulation_options
+@click.option("--scale", default=1.0, show_default=True, help="1.0 = 40 products.")
+@click.option("--quirks/--no-quirks", default=False, help="Write the real files' quirks too.")
+def simulate_command(  # noqa: PLR0917 - one parameter per option
+    out: Path,
+    seed: int,
+    months: int,
+    marketplace: str,
+    as_of: dt.datetime | None,
+    scale: float,
+    quirks: bool,
+) -> None:
+    """Write a simulated seller account's reports and answer key into OUT."""
+    simulated = simulate(_config(seed, months, marketplace, as_of, scale), out, quirks=quirks)
+    rows = sum(len(r) for r in simulated.account.rows.values())
+    click.echo(
+        f"wrote {len(simulated.reports)} report files ({rows:,} rows) to {out / 'reports'} "
+        f"and {len(simulated.findings)} expected findings to {simulated.answer_key}"
+    )
+
+
+@main.command()
+@_simulation_options
+@click.pass_context
+def demo(
+    ctx: click.Context, seed: int, months: int, marketplace: str, as_of: dt.datetime | None
+) -> None:
+    """Simulate a seller account, import it, and show what it is owed."""
+    console = _console()
+    config = _config(seed, months, marketplace, as_of)
+    console.print(
+        f"Simulating {months} months of a {marketplace} FBA seller (seed {seed}), "
+        f"up to {config.as_of}..."
+    )
+    with _open(ctx) as workspace:
+        with console.status("Simulating the account and writing its reports..."):
+            simulated = demo_account.generate(workspace.root, config)
+        results = _import(workspace, simulated.reports, "demo", marketplace)
+    print_import_summary(console, results)
+    demo_account.print_owed(console, simulated)
+    console.print(
+        f"Reports: {simulated.reports[0].parent}\nAnswer key: {simulated.answer_key}\n"
+        "Next: [bold]recoup status[/bold] shows what the workspace holds. The audit that finds "
+        "these itself (recoup audit, recoup findings) and the dashboard (recoup serve) come next."
+    )
+    if any(r.status == "failed" or r.rejects for r in results):
+        sys.exit(1)

@@ -70,7 +70,7 @@ def sell(s: Seller, day: dt.date, product: Product) -> None:
         s.order_id(), day, product, quantity, principal, cents(principal * Decimal("0.15"))
     )
     s.account.orders.append(order)
-    if s.rng.random() < 0.1:
+    if s.rng.random() < 0.07:
         _refund_later(s, order)
 
 
@@ -82,9 +82,9 @@ def _refund_later(s: Seller, order: Order) -> None:
             "customer_damaged": 14,
             "amazon_damaged": 10,
             "reimbursed": 18,
-            "never": 12,
+            "never": 8,
             "concession": 5,
-            "overcharged": 3,
+            "overcharged": 1,
         },
     )
     refund_day = order.day + s.days(3, 30)
@@ -97,7 +97,7 @@ def _refund_later(s: Seller, order: Order) -> None:
     if outcome == "overcharged":
         principal += Decimal("5.00")
     fee = cents(min(Decimal(5), commission * Decimal("0.2")))
-    if s.rng.random() < 0.06:
+    if s.rng.random() < 0.015:
         fee += Decimal("1.50")  # Amazon kept more than its refund administration fee
 
     def refund() -> None:
@@ -440,10 +440,10 @@ def remove(s: Seller, day: dt.date, product: Product) -> None:
 
 # Chance per product and day of each incident (the first that the roll lands in happens).
 DAILY: list[tuple[float, Callable[[Seller, dt.date, Product], None]]] = [
-    (0.004, lose),
+    (0.006, lose),
     (0.002, damage),
     (0.0015, damage_unsellable),
-    (0.0008, dispose_unauthorised),
+    (0.0012, dispose_unauthorised),
     (0.003, dispose_authorised),
     (0.0015, remove),
 ]
