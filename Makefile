@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKSPACE ?= recoup-workspace
 
-.PHONY: install demo test lint bench-import golden clean
+.PHONY: install demo fixtures test lint bench-import golden clean
 
 $(BIN)/recoup: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,11 +14,13 @@ $(BIN)/recoup: pyproject.toml
 
 install: $(BIN)/recoup
 
-# Until the simulator lands: imports the bundled sample reports (every layout recoup reads)
-# into ./recoup-workspace and prints what it holds. Reports that do not name their marketplace
-# are imported with the right --marketplace first; the rest of the folder is US.
-FIXTURES := tests/data/reports
+# A simulated seller account (14 months, US), imported into ./recoup-workspace, with what it is
+# owed. `make fixtures` imports the bundled sample reports of every layout instead.
 demo: install
+	$(BIN)/recoup --workspace $(WORKSPACE) demo
+
+FIXTURES := tests/data/reports
+fixtures: install
 	$(BIN)/recoup --workspace $(WORKSPACE) import --marketplace JP $(FIXTURES)/customer_returns/jp_cp932.tsv
 	$(BIN)/recoup --workspace $(WORKSPACE) import --marketplace DE $(FIXTURES)/fee_preview/eu_de.tsv
 	$(BIN)/recoup --workspace $(WORKSPACE) import --marketplace US $(FIXTURES)

@@ -91,3 +91,38 @@ def test_unknown_marketplace_flag_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert code == 2
     assert "unknown marketplace" in out
+
+
+def test_demo_simulates_imports_and_shows_what_is_owed(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["--workspace", str(tmp_path / "ws"), "demo", "--months", "3", "--as-of", "2026-11-28"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "What this account is owed as of 2026-11-28" in result.output
+    assert "ledger_detail" in result.output
+    key = tmp_path / "ws" / "demo" / "US-seed7-2026-11-28" / "answer-key.csv"
+    assert key.exists()
+    # Running it again imports nothing twice.
+    again = CliRunner().invoke(
+        main,
+        ["--workspace", str(tmp_path / "ws"), "demo", "--months", "3", "--as-of", "2026-11-28"],
+    )
+    assert again.exit_code == 0, again.output
+    status = CliRunner().invoke(
+        main, ["--workspace", str(tmp_path / "ws"), "status", "--format", "json"]
+    )
+    ledger = json.loads(status.output)["ledger_detail"]
+    monthly_files = sum(1 for _ in key.parent.joinpath("reports").glob("ledger-detail-*"))
+    assert ledger["files"] == monthly_files
+
+
+def test_simulate_writes_reports_and_an_answer_key(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["simulate", str(tmp_path / "out"), "--months", "2", "--marketplace", "DE",
+         "--as-of", "2026-06-30", "--scale", "0.25"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "answer-key.json").exists()
+    assert (tmp_path / "out" / "reports" / "ledger-detail.txt").exists()

@@ -189,7 +189,10 @@ def _explained_reversals(account: Account) -> dict[str, int]:
     return explained
 
 
-def _warehouse(account: Account, found: list[Finding]) -> dict[str, list[tuple[dt.date, int]]]:
+Leftovers = dict[str, list[tuple[dt.date, int, str]]]
+
+
+def _warehouse(account: Account, found: list[Finding]) -> Leftovers:
     """Lost, damaged and disposed units; returns the warehouse reimbursement units left over per
     FNSKU (they go on to the return kinds' FIFO, principle 6)."""
     as_of = account.config.as_of
@@ -245,7 +248,7 @@ def _warehouse(account: Account, found: list[Finding]) -> dict[str, list[tuple[d
                     taken = min(units, candidate.units)
                     candidate.units -= taken
                     units -= taken
-    leftovers: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
+    leftovers: Leftovers = defaultdict(list)
     paid = sorted(
         (r for r in account.reimbursements
          if r.reason in ("Lost_Warehouse", "Damaged_Warehouse") and r.day <= as_of),
@@ -256,7 +259,7 @@ def _warehouse(account: Account, found: list[Finding]) -> dict[str, list[tuple[d
         units = pools[r.product.fnsku, r.reason].cancel(r.day, units)
         units = disposals[r.product.fnsku].cancel(r.day, units)
         if units > 0:
-            leftovers[r.product.fnsku].append((r.day, units))
+            leftovers[r.product.fnsku].append((r.day, units, r.reason))
     for fnsku, adjustments in by_fnsku.items():
         for adjustment in adjustments:
             units = disposals[fnsku].left(adjustment)
@@ -354,13 +357,15 @@ def _return_damaged(
     account: Account,
     found: list[Finding],
     used: dict[str, int],
-    leftovers: dict[str, list[tuple[dt.date, int]]],
+    leftovers: Leftovers,
 ) -> None:
     units = _refund_units(account)
     refunds: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
     for refund in account.refunds:
-        if refund.adjustment_id in units:
-            refunds[refund.order.order_id].append((refund.day, units[refund.adjustment_id][1]))
+        if refund.settled:
+            order = refund.order
+            _, per_unit = units.get(refund.adjustment_id, (0, order.principal / order.quantity))
+            refunds[order.order_id].append((refund.day, cents(per_unit)))
     paid = _order_reimbursements(
         account, {"CustomerReturn", "Damaged_Warehouse", "CustomerServiceIssue"}
     )
@@ -382,9 +387,19 @@ def _return_damaged(
         clock = known[0][0] if known else back.day
         pools[back.order.product.fnsku].add(clock, back.quantity - taken, back)
         candidates.append((back, clock, known))
-    for fnsku, left in leftovers.items():
-        for day, count in left:
-            pools[fnsku].cancel(day, count)
+    # Without an order id: Damaged_Warehouse units the warehouse kinds left over (principle 6),
+    # and customer-return payments that name no order, FIFO per FNSKU.
+    blank = [(day, n, fnsku) for fnsku, left in leftovers.items()
+             for day, n, reason in left if reason == "Damaged_Warehouse"]  # fmt: skip
+    blank += [
+        (r.day, r.quantity_total, r.product.fnsku)
+        for r in account.reimbursements
+        if not r.order_id
+        and r.reason in ("CustomerReturn", "CustomerServiceIssue")
+        and r.quantity_total > 0
+    ]
+    for day, count, fnsku in sorted(blank):
+        pools[fnsku].cancel(day, count)
     for back, clock, known in candidates:
         owed = pools[back.order.product.fnsku].left(back)
         if owed <= 0:
