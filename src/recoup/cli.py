@@ -200,10 +200,19 @@ def simulate_command(  # noqa: PLR0917 - one parameter per option
     quirks: bool,
 ) -> None:
     """Write a simulated seller account's reports and answer key into OUT."""
-    simulated = simulate(_config(seed, months, marketplace, as_of, scale), out, quirks=quirks)
-    rows = sum(len(r) for r in simulated.account.rows.values())
+    config = _config(seed, months, marketplace, as_of, scale)
+    with Progress(
+        TextColumn("simulating products"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("simulate", total=None)
+        simulated = simulate(
+            config, out, quirks=quirks, keep_events=False,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )  # fmt: skip
     click.echo(
-        f"wrote {len(simulated.reports)} report files ({rows:,} rows) to {out / 'reports'} "
+        f"wrote {len(simulated.reports)} report files ({simulated.rows:,} rows, "
+        f"{simulated.ledger_rows:,} of them ledger rows) to {out / 'reports'} "
         f"and {len(simulated.findings)} expected findings to {simulated.answer_key}"
     )
 

@@ -35,9 +35,9 @@ def print_owed(console: Console, simulated: Simulated) -> None:
         total = totals[str(finding["kind"]), str(finding["state"])]
         total[0] += 1
         total[1] += Decimal(str(finding["amount"]))
-    currency = simulated.account.market.currency
+    currency = simulated.market.currency
     table = Table(
-        title=f"What this account is owed as of {simulated.account.config.as_of} "
+        title=f"What this account is owed as of {simulated.config.as_of} "
         f"(the simulator's answer key, {currency})",
         title_justify="left",
     )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from recoup.simulate.events import Row
 
 if TYPE_CHECKING:
-    from recoup.simulate.seller import Account
+    from recoup.simulate.seller import Account, SimConfig
 
 LOSS_AND_DAMAGE = {"M", "5", "E", "6", "7", "H", "K", "U"}
 SETTLEMENT_DAYS = 14
@@ -117,21 +117,21 @@ def _sourcing_costs(account: Account) -> None:
             )
 
 
-def settlement_periods(account: Account) -> list[tuple[str, dt.date, dt.date]]:
+def settlement_periods(config: SimConfig) -> list[tuple[str, dt.date, dt.date]]:
     """(settlement id, first day, last day) of every settlement closed by the as-of date."""
     periods = []
-    start = account.config.start
+    start = config.start
     number = 0
-    while start + dt.timedelta(days=SETTLEMENT_DAYS) <= account.config.as_of:
+    while start + dt.timedelta(days=SETTLEMENT_DAYS) <= config.as_of:
         end = start + dt.timedelta(days=SETTLEMENT_DAYS - 1)
         number += 1
-        periods.append((f"{11800000000 + account.config.seed * 1000 + number}", start, end))
+        periods.append((f"{11800000000 + config.seed * 1000 + number}", start, end))
         start = end + dt.timedelta(days=1)
     return periods
 
 
 def _settlements(account: Account) -> None:
-    periods = settlement_periods(account)
+    periods = settlement_periods(account.config)
     if not periods:
         return
     last_day = periods[-1][2]

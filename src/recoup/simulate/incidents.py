@@ -406,7 +406,8 @@ def remove(s: Seller, day: dt.date, product: Product) -> None:
     s.sellable[product.fnsku] -= units
     order = _removal(s, day, product, "Return", units)
     cancelled = 1 if s.rng.random() < 0.1 else 0
-    short = s.rng.randint(1, units - cancelled - 1) if s.rng.random() < 0.3 else 0
+    going = units - cancelled
+    short = s.rng.randint(1, going - 1) if going > 1 and s.rng.random() < 0.4 else 0
 
     def done() -> None:
         shipped = units - cancelled - short
@@ -443,7 +444,7 @@ DAILY: list[tuple[float, Callable[[Seller, dt.date, Product], None]]] = [
     (0.006, lose),
     (0.002, damage),
     (0.0015, damage_unsellable),
-    (0.0012, dispose_unauthorised),
+    (0.002, dispose_unauthorised),
     (0.003, dispose_authorised),
-    (0.0015, remove),
+    (0.003, remove),
 ]

@@ -4,25 +4,30 @@ Header names come from recoup's report declarations (the layouts documented in
 amazon-reports.md). Quirks, when asked for: the ledger split into monthly files that overlap by
 three days, cp1252 reimbursements with their columns shuffled, a BOM on customer returns, CRLF
 line ends on removal orders, an extra column on removal shipments. DE settlements always print
-`dd.MM.yyyy` dates and comma decimals, as Amazon.de does. Every row learns the file and line it
-was written to, for the answer key's evidence.
+`dd.MM.yyyy` dates and comma decimals, as Amazon.de does.
+
+Rows are appended batch by batch (a large account never sits in memory whole); every row learns
+the file and line it was written to, for the answer key's evidence.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import random
-from collections.abc import Iterable
-from dataclasses import dataclass
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import IO, Any
 
 from recoup.reports import REPORT_TYPES
+from recoup.reports.base import Column
 from recoup.simulate.downloads import settlement_periods
 from recoup.simulate.events import Row
-from recoup.simulate.seller import Account
+from recoup.simulate.markets import MARKETS, Market
+from recoup.simulate.seller import Account, SimConfig
 
 DECLARED = {r.name: r for r in REPORT_TYPES}
 OVERLAP_DAYS = 3
@@ -31,85 +36,176 @@ OVERLAP_DAYS = 3
 NOT_PRINTED = {
     "removal_orders": {"order_source"},
     "inbound_shipments": {
-        "label_prep_type",
-        "are_cases_required",
-        "confirmed_need_by_date",
-        "box_contents_source",
+        "label_prep_type", "are_cases_required", "confirmed_need_by_date", "box_contents_source"
     },
     "inbound_shipment_items": {"release_date"},
     "sourcing_costs": {"marketplace_name"},
-}
+}  # fmt: skip
+# (file name, report, quirk) in import order after the ledger; settlements come last.
+FILES = [
+    ("reimbursements.txt", "reimbursements", "cp1252 and shuffled"),
+    ("customer-returns.txt", "customer_returns", "BOM"),
+    ("removal-order-detail.txt", "removal_orders", "CRLF"),
+    ("removal-shipment-detail.txt", "removal_shipments", "extra column"),
+    ("inbound-shipments.csv", "inbound_shipments", ""),
+    ("inbound-shipment-items.csv", "inbound_shipment_items", ""),
+    ("sourcing-costs.csv", "sourcing_costs", ""),
+]
 
 
-@dataclass(frozen=True)
-class Style:
-    delimiter: str = "\t"
-    encoding: str = "utf-8"
-    newline: str = "\n"
-    shuffle: bool = False
-    extra_column: bool = False
+@dataclass
+class Sink:
+    """One report file being written: its columns, formatters and next line number."""
+
+    path: Path
+    stream: IO[str]
+    writer: Any  # a csv writer for CSV files; None for tab-separated reports
+    newline: str
+    formats: list[tuple[str, Callable[[Any], str]]]
+    extra: list[str] = field(default_factory=list)
+    line: int = 2
+    name: str = ""  # the file rows cite, when it is not `path` (settlement bodies)
+
+    def emit(self, texts: list[str]) -> None:
+        if self.writer is not None:
+            self.writer.writerow(texts)
+        else:  # Amazon's TSVs are not quoted: a title's quotes and commas are printed as they are
+            self.stream.write("\t".join(texts) + self.newline)
+
+    def write(self, row: Row) -> None:
+        values = row.values
+        text = [("" if (v := values.get(name)) is None else fmt(v)) for name, fmt in self.formats]
+        self.emit(text + self.extra)
+        row.file, row.line = self.name or self.path.name, self.line
+        self.line += 1
 
 
-def write_reports(account: Account, out: Path, *, quirks: bool = False) -> list[Path]:
-    """Write every report into `out`; return the files in the order they should be imported."""
-    out.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(account.config.seed)
-    tsv = Style()
-    files = [*_ledger(account, out, monthly=quirks)]
-    files.append(
-        _write(
-            account,
-            out / "reimbursements.txt",
-            "reimbursements",
-            _rows(account, "reimbursements"),
-            style=Style(encoding="cp1252", shuffle=True) if quirks else tsv,
-            rng=rng,
-        )
-    )
-    files.append(
-        _write(
-            account,
-            out / "customer-returns.txt",
-            "customer_returns",
-            _rows(account, "customer_returns"),
-            style=Style(encoding="utf-8-sig") if quirks else tsv,
-            rng=rng,
-        )
-    )
-    files.append(
-        _write(
-            account,
-            out / "removal-order-detail.txt",
-            "removal_orders",
-            _rows(account, "removal_orders"),
-            style=Style(newline="\r\n") if quirks else tsv,
-            rng=rng,
-        )
-    )
-    files.append(
-        _write(
-            account,
-            out / "removal-shipment-detail.txt",
-            "removal_shipments",
-            _rows(account, "removal_shipments"),
-            style=Style(extra_column=quirks),
-            rng=rng,
-        )
-    )
-    files += _settlements(account, out, rng)
-    comma = Style(delimiter=",")
-    for name, report in (
-        ("inbound-shipments.csv", "inbound_shipments"),
-        ("inbound-shipment-items.csv", "inbound_shipment_items"),
-        ("sourcing-costs.csv", "sourcing_costs"),
-    ):
-        files.append(
-            _write(account, out / name, report, _rows(account, report), style=comma, rng=rng)
-        )
-    return files
+class ReportWriter:
+    """Appends each batch's rows to the account's report files; `close()` finishes them."""
+
+    def __init__(self, config: SimConfig, out: Path, *, quirks: bool = False) -> None:
+        self.config, self.out, self.quirks = config, out, quirks
+        self.market = MARKETS[config.marketplace]
+        self.rng = random.Random(config.seed)
+        out.mkdir(parents=True, exist_ok=True)
+        self.sinks: dict[str, Sink] = {}
+        self.months: dict[dt.date, Sink] = {}
+        self.periods = settlement_periods(config)
+        self.totals: dict[str, Decimal] = {p[0]: Decimal(0) for p in self.periods}
+        self.bodies: dict[str, Sink] = {}
+        for name, report, quirk in FILES:
+            self.sinks[report] = self._open(out / name, report, quirk if quirks else "")
+
+    def add(self, account: Account) -> None:
+        for row in _by_date(account, "ledger_detail"):
+            self._ledger(row)
+        for _, report, _ in FILES:
+            sink = self.sinks[report]
+            for row in _by_date(account, report):
+                sink.write(row)
+        for row in _by_date(account, "settlement_v2"):
+            settlement = str(row.values["settlement_id"])
+            self.totals[settlement] += row.values["amount"]  # type: ignore[operator]
+            if settlement not in self.bodies:
+                body = self._open(
+                    self.out / f".settlement-{settlement}.body", "settlement_v2", "", header=False
+                )
+                body.line = 3  # after the header and the summary row
+                body.name = f"settlement-{settlement}.txt"
+                self.bodies[settlement] = body
+            self.bodies[settlement].write(row)
+
+    def close(self) -> list[Path]:
+        """Close every file; return them in the order they should be imported."""
+        ledger = [self.months[m] for m in sorted(self.months)]
+        if not self.quirks and "single" in self.sinks:
+            ledger = [self.sinks["single"]]
+        for sink in [*ledger, *self.sinks.values(), *self.bodies.values()]:
+            sink.stream.close()
+        files = [s.path for s in ledger] + [self.sinks[r].path for _, r, _ in FILES]
+        return files + [self._settlement_file(*period) for period in self.periods]
+
+    # -- the ledger ------------------------------------------------------------------------------
+
+    def _ledger(self, row: Row) -> None:
+        if not self.quirks:
+            if "single" not in self.sinks:
+                self.sinks["single"] = self._open(
+                    self.out / "ledger-detail.txt", "ledger_detail", ""
+                )
+            self.sinks["single"].write(row)
+            return
+        day: dt.date = row.values["date"]  # type: ignore[assignment]
+        month = dt.date(day.year, day.month, 1)
+        earlier = (month - dt.timedelta(days=1)).replace(day=1)
+        # Monthly downloads overlap by a few days: the first days of a month are in the previous
+        # month's file too. The later file (imported later) is the one whose line is evidence.
+        if day.day <= OVERLAP_DAYS and earlier >= self._month_of(self.config.start):
+            self._month(earlier).write(row)
+        self._month(month).write(row)
+
+    def _month_of(self, day: dt.date) -> dt.date:
+        return dt.date(day.year, day.month, 1)
+
+    def _month(self, month: dt.date) -> Sink:
+        if month not in self.months:
+            path = self.out / f"ledger-detail-{month:%Y-%m}.txt"
+            self.months[month] = self._open(path, "ledger_detail", "")
+        return self.months[month]
+
+    # -- settlements -----------------------------------------------------------------------------
+
+    def _settlement_file(self, settlement: str, start: dt.date, end: dt.date) -> Path:
+        """Header, the summary row (Amazon prints it first), then the lines written so far."""
+        path = self.out / f"settlement-{settlement}.txt"
+        with path.open("w", encoding="utf-8", newline="") as stream:
+            sink = self._sink(path, stream, "settlement_v2", "")
+            sink.write(
+                Row(
+                    "settlement_v2",
+                    {
+                        "settlement_id": settlement,
+                        "settlement_start_date": start,
+                        "settlement_end_date": end + dt.timedelta(days=1),
+                        "deposit_date": end + dt.timedelta(days=3),
+                        "total_amount": self.totals[settlement],
+                        "currency": self.market.currency,
+                    },
+                )
+            )
+            body = self.bodies.pop(settlement, None)
+            if body is not None:
+                with body.path.open(encoding="utf-8", newline="") as lines:
+                    shutil.copyfileobj(lines, stream)
+                body.path.unlink()
+        return path
+
+    # -- files -------------------------------------------------------------------------------------
+
+    def _open(self, path: Path, report: str, quirk: str, *, header: bool = True) -> Sink:
+        encoding = {"cp1252 and shuffled": "cp1252", "BOM": "utf-8-sig"}.get(quirk, "utf-8")
+        stream = path.open("w", encoding=encoding, newline="")
+        return self._sink(path, stream, report, quirk, header=header)
+
+    def _sink(
+        self, path: Path, stream: IO[str], report: str, quirk: str, *, header: bool = True
+    ) -> Sink:
+        columns = [
+            c for c in DECLARED[report].columns if c.name not in NOT_PRINTED.get(report, set())
+        ]
+        if quirk == "cp1252 and shuffled":
+            columns = self.rng.sample(columns, len(columns))
+        newline = "\r\n" if quirk == "CRLF" else "\n"
+        writer = csv.writer(stream, lineterminator=newline) if path.suffix == ".csv" else None
+        extra = ["seller-note"] if quirk == "extra column" else []
+        formats = [(c.name, _format(self.market, report, c)) for c in columns]
+        sink = Sink(path, stream, writer, newline, formats, ["checked"] if extra else [])
+        if header:
+            sink.emit([c.sources[0] for c in columns] + extra)
+        return sink
 
 
-def _rows(account: Account, report: str) -> list[Row]:
+def _by_date(account: Account, report: str) -> list[Row]:
     """A report's rows in date order (stable: events of a day stay in the order they happened)."""
     rows = account.rows.get(report, [])
     date = DECLARED[report].date_column
@@ -118,106 +214,16 @@ def _rows(account: Account, report: str) -> list[Row]:
     return sorted(rows, key=lambda r: r.values.get(date) or dt.date.min)  # type: ignore[return-value,arg-type]
 
 
-def _ledger(account: Account, out: Path, *, monthly: bool) -> Iterable[Path]:
-    rows = _rows(account, "ledger_detail")
-    if not monthly:
-        yield _write(
-            account, out / "ledger-detail.txt", "ledger_detail", rows, style=Style(), rng=None
-        )
-        return
-    month = dt.date(account.config.start.year, account.config.start.month, 1)
-    while month <= account.config.as_of:
-        following = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-        until = following + dt.timedelta(days=OVERLAP_DAYS - 1)
-        part = [r for r in rows if month <= r.values["date"] <= until]  # type: ignore[operator]
-        yield _write(
-            account,
-            out / f"ledger-detail-{month:%Y-%m}.txt",
-            "ledger_detail",
-            part,
-            style=Style(),
-            rng=None,
-        )
-        month = following
-
-
-def _settlements(account: Account, out: Path, rng: random.Random) -> list[Path]:
-    rows = account.rows.get("settlement_v2", [])
-    by_id: dict[str, list[Row]] = {}
-    for row in rows:
-        by_id.setdefault(str(row.values["settlement_id"]), []).append(row)
-    files = []
-    for settlement_id, start, end in settlement_periods(account):
-        lines = sorted(by_id.get(settlement_id, []), key=lambda r: r.values["posted_date"])  # type: ignore[arg-type,return-value]
-        total = sum((Decimal(str(r.values["amount"])) for r in lines), Decimal(0))
-        summary = Row(
-            "settlement_v2",
-            {
-                "settlement_id": settlement_id,
-                "settlement_start_date": start,
-                "settlement_end_date": end + dt.timedelta(days=1),
-                "deposit_date": end + dt.timedelta(days=3),
-                "total_amount": total,
-                "currency": account.market.currency,
-            },
-        )
-        files.append(
-            _write(
-                account,
-                out / f"settlement-{settlement_id}.txt",
-                "settlement_v2",
-                [summary, *lines],
-                style=Style(),
-                rng=rng,
-            )
-        )
-    return files
-
-
-def _write(
-    account: Account,
-    path: Path,
-    report: str,
-    rows: list[Row],
-    *,
-    style: Style,
-    rng: random.Random | None = None,
-) -> Path:
-    columns = [c for c in DECLARED[report].columns if c.name not in NOT_PRINTED.get(report, set())]
-    if style.shuffle and rng is not None:
-        columns = rng.sample(columns, len(columns))
-    header = [c.sources[0] for c in columns] + (["seller-note"] if style.extra_column else [])
-    buffer = io.StringIO()
-    writer = csv.writer(
-        buffer,
-        delimiter=style.delimiter,
-        lineterminator=style.newline,
-        quoting=csv.QUOTE_MINIMAL if style.delimiter == "," else csv.QUOTE_NONE,
-        escapechar=None if style.delimiter == "," else "\\",
-    )
-    writer.writerow(header)
-    for line, row in enumerate(rows, start=2):
-        values = [_text(account, report, c.name, row.values.get(c.name)) for c in columns]
-        writer.writerow(values + (["checked"] if style.extra_column else []))
-        row.file, row.line = path.name, line
-    path.write_bytes(buffer.getvalue().encode(style.encoding))
-    return path
-
-
-def _text(account: Account, report: str, column: str, value: object) -> str:
-    market = account.market
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return market.amount(value) if report == "settlement_v2" else str(value)
-    if isinstance(value, dt.date):
+def _format(market: Market, report: str, column: Column) -> Callable[[Any], str]:
+    """How this report prints this column's values."""
+    if column.kind == "date":
         if report == "ledger_detail":
-            return f"{value:%m/%d/%Y}"
+            return lambda d: f"{d:%m/%d/%Y}"
         if report == "settlement_v2":
-            if column in ("posted_date",):
-                return market.posted_date(value)
-            return market.settlement_date(value)
+            return market.posted_date if column.name == "posted_date" else market.settlement_date
         if report == "sourcing_costs":
-            return value.isoformat()
-        return f"{value:%Y-%m-%d}T10:15:00+00:00"
-    return str(value)
+            return lambda d: d.isoformat()
+        return lambda d: f"{d:%Y-%m-%d}T10:15:00+00:00"
+    if column.kind == "decimal" and report == "settlement_v2":
+        return market.amount
+    return str

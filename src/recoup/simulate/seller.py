@@ -71,22 +71,36 @@ class Account:
         return made
 
 
-class Seller:
-    """Runs the simulation for one account; `run()` returns it."""
+def catalog(config: SimConfig) -> list[Product]:
+    """The account's products (the same for every batch of a run)."""
+    market = MARKETS[config.marketplace]
+    return make_catalog(
+        random.Random(config.seed), max(1, round(40 * config.scale)), market.centres
+    )
 
-    def __init__(self, config: SimConfig) -> None:
+
+class Seller:
+    """Runs the history of some of the account's products; `run()` returns them as an Account.
+
+    Products never affect one another (each has its own centre, stock and random stream), so an
+    account of any size can be simulated in batches with the same result as all at once.
+    """
+
+    def __init__(self, config: SimConfig, products: list[Product] | None = None) -> None:
         self.config = config
-        self.rng = random.Random(config.seed)
         market = MARKETS[config.marketplace]
-        count = max(1, round(40 * config.scale))
-        self.account = Account(config, market, make_catalog(self.rng, count, market.centres))
+        everything = catalog(config)
+        self.account = Account(config, market, everything if products is None else products)
+        self.index = {p.fnsku: i for i, p in enumerate(everything)}
+        self.rng = random.Random(config.seed)
         self.queue: list[tuple[dt.date, int, Callable[[], object]]] = []
         self.queue_day = config.start
         self.serial = itertools.count(1)
+        self.payments = itertools.count(1)
         self.sellable: dict[str, int] = {}
         self.unsellable: dict[str, int] = {}
         self.inbound_open: set[str] = set()
-        self.rates = {p.fnsku: self.rng.uniform(0.4, 2.6) for p in self.account.products}
+        self.product = self.account.products[0]
 
     # -- identifiers -------------------------------------------------------------------------
 
@@ -100,7 +114,7 @@ class Seller:
         return f"2007{self._digits(10)}"
 
     def reimbursement_id(self) -> str:
-        return f"{7000000000 + next(self.serial) * 7919 % 999999999}"
+        return f"7{self.index[self.product.fnsku]:05d}{next(self.payments):04d}"
 
     # -- the clock ---------------------------------------------------------------------------
 
@@ -110,18 +124,19 @@ class Seller:
             heapq.heappush(self.queue, (day, next(self.serial), action))
 
     def run(self) -> Account:
-        day = self.config.start
-        products = self.account.products
-        for product in products:
-            self.sellable[product.fnsku] = 0
-            self.unsellable[product.fnsku] = 0
-        while day <= self.config.as_of:
-            self._due(day)
-            self.queue_day = day
-            for product in products:
-                self._day(day, product)
-            day += DAY
-        self._due(self.config.as_of)
+        for product in self.account.products:
+            # Each product's own stream: the result does not depend on how products are batched.
+            self.rng = random.Random(f"{self.config.seed}:{self.index[product.fnsku]}")
+            self.product, self.payments = product, itertools.count(1)
+            self.sellable[product.fnsku] = self.unsellable[product.fnsku] = 0
+            rate = self.rng.uniform(0.4, 2.6)
+            day = self.config.start
+            while day <= self.config.as_of:
+                self._due(day)
+                self.queue_day = day
+                self._day(day, product, rate)
+                day += DAY
+            self._due(self.config.as_of)
         downloads.finish(self.account)
         return self.account
 
@@ -132,9 +147,8 @@ class Seller:
             self.queue_day = when
             action()
 
-    def _day(self, day: dt.date, product: Product) -> None:
+    def _day(self, day: dt.date, product: Product, rate: float) -> None:
         stock = self.sellable[product.fnsku]
-        rate = self.rates[product.fnsku]
         if product.fnsku not in self.inbound_open and stock < rate * 25:
             incidents.send_inbound(self, day, product, max(20, round(rate * 60)))
         for _ in range(self._poisson(rate)):
