@@ -66,6 +66,7 @@ def simulate(
         findings += expected_findings(account)
         done.ledger_rows += len(account.rows.get("ledger_detail", []))
         done.rows += sum(len(rows) for rows in account.rows.values())
+        done.rows += len(account.settlement_lines)
         if keep_events:
             done.batches.append(account)
         if on_progress is not None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from recoup.money import cents
 from recoup.simulate.catalog import Product
-from recoup.simulate.events import Adjustment, CustomerReturn, Reimbursement, Row
+from recoup.simulate.events import Adjustment, Cited, CustomerReturn, Reimbursement
 from recoup.simulate.incidents import US_COST_BASIS
 from recoup.simulate.key_windows import state, window
 from recoup.simulate.seller import Account
@@ -42,7 +43,7 @@ class Finding:
     unit_value: Decimal
     amount: Decimal
     value_basis: str
-    evidence: list[Row]
+    evidence: Sequence[Cited]
     fulfillment_center: str = ""
     reference_id: str = ""
     order_id: str = ""
@@ -558,7 +559,7 @@ def _refund_overcharge(account: Account, found: list[Finding]) -> None:
     for refunds in by_order.values():
         order = refunds[0].order
         excess = ZERO
-        evidence: list[Row] = []
+        evidence: list[Cited] = []
         if order.rows:
             refunded = sum((r.principal for r in refunds), ZERO)
             if refunded - order.principal > Decimal("0.01"):

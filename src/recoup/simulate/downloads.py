@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from recoup.simulate.events import Row
+from recoup.simulate.events import SettlementLine
 
 if TYPE_CHECKING:
     from recoup.simulate.seller import Account, SimConfig
@@ -136,8 +136,10 @@ def _settlements(account: Account) -> None:
         return
     last_day = periods[-1][2]
 
+    start = account.config.start
+
     def settlement_of(day: dt.date) -> str:
-        index = (day - account.config.start).days // SETTLEMENT_DAYS
+        index = (day - start).days // SETTLEMENT_DAYS
         return periods[index][0]
 
     for order in account.orders:
@@ -150,8 +152,7 @@ def _settlements(account: Account) -> None:
             ("ItemFees", "FBAPerUnitFulfillmentFee", -fee),
         ):
             order.rows.append(
-                _line(
-                    account,
+                SettlementLine(
                     settlement_id=settlement_of(order.day),
                     transaction="Order",
                     order_id=order.order_id,
@@ -174,8 +175,7 @@ def _settlements(account: Account) -> None:
             ("ItemFees", "RefundCommission", -refund.refund_commission),
         ):
             refund.rows.append(
-                _line(
-                    account,
+                SettlementLine(
                     settlement_id=settlement_of(refund.day),
                     transaction="Refund",
                     order_id=refund.order.order_id,
@@ -187,36 +187,5 @@ def _settlements(account: Account) -> None:
                     amount=amount,
                 )
             )
-
-
-def _line(
-    account: Account,
-    *,
-    settlement_id: str,
-    transaction: str,
-    order_id: str,
-    adjustment_id: str,
-    sku: str,
-    day: dt.date,
-    amount_type: str,
-    description: str,
-    amount: Decimal,
-    quantity: int | None = None,
-) -> Row:
-    return account.row(
-        "settlement_v2",
-        settlement_id=settlement_id,
-        transaction_type=transaction,
-        order_id=order_id,
-        merchant_order_id="",
-        adjustment_id=adjustment_id,
-        shipment_id="",
-        marketplace_name=account.market.site,
-        amount_type=amount_type,
-        amount_description=description,
-        amount=amount,
-        fulfillment_id="AFN",
-        posted_date=day,
-        sku=sku,
-        quantity_purchased=quantity,
-    )
+    account.settlement_lines = [line for order in account.orders for line in order.rows]
+    account.settlement_lines += [line for refund in account.refunds for line in refund.rows]

@@ -24,6 +24,52 @@ class Row:
         return {"report": self.report, "file": self.file, "line": self.line}
 
 
+class SettlementLine:
+    """One settlement row, kept compact (there are three per order): the writer prints it."""
+
+    __slots__ = (
+        "adjustment_id",
+        "amount",
+        "amount_type",
+        "day",
+        "description",
+        "file",
+        "line",
+        "order_id",
+        "quantity",
+        "settlement_id",
+        "sku",
+        "transaction",
+    )  # fmt: skip
+    report = "settlement_v2"
+
+    def __init__(
+        self,
+        *,
+        settlement_id: str,
+        transaction: str,
+        order_id: str,
+        adjustment_id: str,
+        sku: str,
+        day: dt.date,
+        amount_type: str,
+        description: str,
+        amount: Decimal,
+        quantity: int | None = None,
+    ) -> None:
+        self.settlement_id, self.transaction = settlement_id, transaction
+        self.order_id, self.adjustment_id, self.sku, self.day = order_id, adjustment_id, sku, day
+        self.amount_type, self.description, self.amount = amount_type, description, amount
+        self.quantity = quantity
+        self.file, self.line = "", 0
+
+    def evidence(self) -> dict[str, object]:
+        return {"report": self.report, "file": self.file, "line": self.line}
+
+
+Cited = Row | SettlementLine
+
+
 @dataclass(eq=False)
 class Adjustment:
     """A ledger `Adjustments` row: a loss (M, 5), damage (E, 6, 7, H, K, U), disposal (D, G),
@@ -67,7 +113,7 @@ class Order:
     quantity: int
     principal: Decimal
     commission: Decimal  # positive: what Amazon charged
-    rows: list[Row] = field(default_factory=list)
+    rows: list[SettlementLine] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -78,7 +124,7 @@ class Refund:
     principal: Decimal  # positive: what was refunded
     commission_refunded: Decimal  # positive
     refund_commission: Decimal  # positive: the administration fee Amazon kept
-    rows: list[Row] = field(default_factory=list)
+    rows: list[SettlementLine] = field(default_factory=list)
     settled: bool = False  # printed in a settlement the seller has
 
 

@@ -102,7 +102,7 @@ def _refund_later(s: Seller, order: Order) -> None:
 
     def refund() -> None:
         s.account.refunds.append(
-            Refund(f"amzn1:crow:{s._digits(12)}", refund_day, order, principal, commission, fee)
+            Refund(f"amzn1:crow:{s.digits(12)}", refund_day, order, principal, commission, fee)
         )
 
     s.later(refund_day, refund)
@@ -152,7 +152,7 @@ def _come_back(s: Seller, order: Order, outcome: str) -> None:
         detailed_disposition=disposition,
         reason=reason,
         status="Unit returned to inventory",
-        license_plate_number=f"LPN{s._digits(9)}",
+        license_plate_number=f"LPN{s.digits(9)}",
         customer_comments="<b>not as described</b>" if s.rng.random() < 0.05 else "",
     )
     s.account.returns.append(CustomerReturn(day, order, order.quantity, disposition, reason, row))
@@ -179,7 +179,7 @@ def _come_back(s: Seller, order: Order, outcome: str) -> None:
 
 def send_inbound(s: Seller, day: dt.date, product: Product, quantity: int) -> None:
     shipment = InboundShipment(
-        f"FBA{s._digits(3)}{s.rng.randrange(36**6):06X}"[:12],
+        f"FBA{s.digits(3)}{s.rng.randrange(36**6):06X}"[:12],
         day,
         "WORKING",
         [InboundItem(product, quantity, 0)],
@@ -374,7 +374,7 @@ def dispose_unauthorised(s: Seller, day: dt.date, product: Product) -> None:
 
 
 def _removal(s: Seller, day: dt.date, product: Product, kind: str, units: int) -> RemovalOrder:
-    order_id = f"R{s._digits(2)}-{s.rng.randrange(36**8):08X}"[:12]
+    order_id = f"R{s.digits(2)}-{s.rng.randrange(36**8):08X}"[:12]
     row = s.account.row("removal_orders", request_date=day, order_id=order_id)
     order = RemovalOrder(order_id, kind, "Pending", day, day, product, units, 0, 0, 0, row)
     order.row.values["disposition"] = "Unsellable" if kind == "Disposal" else "Sellable"
@@ -425,7 +425,7 @@ def remove(s: Seller, day: dt.date, product: Product) -> None:
             disposition="Sellable",
             shipped_quantity=shipped,
             carrier="UPS",
-            tracking_number=f"1Z{s._digits(16)}",
+            tracking_number=f"1Z{s.digits(16)}",
             removal_order_type="Return",
         )
         if short and s.rng.random() < 0.4:

@@ -25,7 +25,7 @@ from typing import IO, Any
 from recoup.reports import REPORT_TYPES
 from recoup.reports.base import Column
 from recoup.simulate.downloads import settlement_periods
-from recoup.simulate.events import Row
+from recoup.simulate.events import Row, SettlementLine
 from recoup.simulate.markets import MARKETS, Market
 from recoup.simulate.seller import Account, SimConfig
 
@@ -41,6 +41,12 @@ NOT_PRINTED = {
     "inbound_shipment_items": {"release_date"},
     "sourcing_costs": {"marketplace_name"},
 }  # fmt: skip
+# What a settlement line fills in, in `write_line`'s order; the other columns stay blank.
+SETTLEMENT_FIELDS = [
+    "settlement_id", "transaction_type", "order_id", "adjustment_id", "marketplace_name",
+    "amount_type", "amount_description", "amount", "fulfillment_id", "posted_date", "sku",
+    "quantity_purchased",
+]  # fmt: skip
 # (file name, report, quirk) in import order after the ledger; settlements come last.
 FILES = [
     ("reimbursements.txt", "reimbursements", "cp1252 and shuffled"),
@@ -65,12 +71,38 @@ class Sink:
     extra: list[str] = field(default_factory=list)
     line: int = 2
     name: str = ""  # the file rows cite, when it is not `path` (settlement bodies)
+    template: str = ""  # for settlement lines
+    dates: dict[dt.date, str] = field(default_factory=dict)
 
     def emit(self, texts: list[str]) -> None:
         if self.writer is not None:
             self.writer.writerow(texts)
         else:  # Amazon's TSVs are not quoted: a title's quotes and commas are printed as they are
             self.stream.write("\t".join(texts) + self.newline)
+
+    def write_line(self, line: SettlementLine, market: Market) -> None:
+        """A settlement line, printed through one format string (these are the bulk of an
+        account's rows)."""
+        if not self.template:
+            fields = {name: str(i) for i, name in enumerate(SETTLEMENT_FIELDS)}
+            self.template = (
+                "\t".join(
+                    "{" + fields[name] + "}" if name in fields else "" for name, _ in self.formats
+                )
+                + self.newline
+            )
+        posted = self.dates.get(line.day)
+        if posted is None:
+            posted = self.dates[line.day] = market.posted_date(line.day)
+        self.stream.write(
+            self.template.format(
+                line.settlement_id, line.transaction, line.order_id, line.adjustment_id,
+                market.site, line.amount_type, line.description, market.amount(line.amount),
+                "AFN", posted, line.sku, "" if line.quantity is None else line.quantity,
+            )
+        )  # fmt: skip
+        line.file, line.line = self.name or self.path.name, self.line
+        self.line += 1
 
     def write(self, row: Row) -> None:
         values = row.values
@@ -103,9 +135,9 @@ class ReportWriter:
             sink = self.sinks[report]
             for row in _by_date(account, report):
                 sink.write(row)
-        for row in _by_date(account, "settlement_v2"):
-            settlement = str(row.values["settlement_id"])
-            self.totals[settlement] += row.values["amount"]  # type: ignore[operator]
+        for line in sorted(account.settlement_lines, key=lambda line: line.day):
+            settlement = line.settlement_id
+            self.totals[settlement] += line.amount
             if settlement not in self.bodies:
                 body = self._open(
                     self.out / f".settlement-{settlement}.body", "settlement_v2", "", header=False
@@ -113,7 +145,7 @@ class ReportWriter:
                 body.line = 3  # after the header and the summary row
                 body.name = f"settlement-{settlement}.txt"
                 self.bodies[settlement] = body
-            self.bodies[settlement].write(row)
+            self.bodies[settlement].write_line(line, self.market)
 
     def close(self) -> list[Path]:
         """Close every file; return them in the order they should be imported."""
@@ -215,7 +247,22 @@ def _by_date(account: Account, report: str) -> list[Row]:
 
 
 def _format(market: Market, report: str, column: Column) -> Callable[[Any], str]:
-    """How this report prints this column's values."""
+    """How this report prints this column's values (dates remembered: they repeat a lot)."""
+    printed = _printer(market, report, column)
+    if column.kind != "date":
+        return printed
+    seen: dict[object, str] = {}
+
+    def remembered(value: Any) -> str:
+        text = seen.get(value)
+        if text is None:
+            text = seen[value] = printed(value)
+        return text
+
+    return remembered
+
+
+def _printer(market: Market, report: str, column: Column) -> Callable[[Any], str]:
     if column.kind == "date":
         if report == "ledger_detail":
             return lambda d: f"{d:%m/%d/%Y}"

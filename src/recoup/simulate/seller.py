@@ -29,6 +29,7 @@ from recoup.simulate.events import (
     Reimbursement,
     RemovalOrder,
     Row,
+    SettlementLine,
 )
 from recoup.simulate.markets import MARKETS, Market
 
@@ -64,6 +65,7 @@ class Account:
     returns: list[CustomerReturn] = field(default_factory=list)
     removals: list[RemovalOrder] = field(default_factory=list)
     shipments: list[InboundShipment] = field(default_factory=list)
+    settlement_lines: list[SettlementLine] = field(default_factory=list)
 
     def row(self, report: str, **values: object) -> Row:
         made = Row(report, values)
@@ -104,14 +106,14 @@ class Seller:
 
     # -- identifiers -------------------------------------------------------------------------
 
-    def _digits(self, n: int) -> str:
-        return "".join(str(self.rng.randrange(10)) for _ in range(n))
+    def digits(self, n: int) -> str:
+        return f"{self.rng.randrange(10**n):0{n}d}"
 
     def order_id(self) -> str:
-        return f"{self.account.market.order_prefix}-{self._digits(7)}-{self._digits(7)}"
+        return f"{self.account.market.order_prefix}-{self.digits(7)}-{self.digits(7)}"
 
     def reference_id(self) -> str:
-        return f"2007{self._digits(10)}"
+        return f"2007{self.digits(10)}"
 
     def reimbursement_id(self) -> str:
         return f"7{self.index[self.product.fnsku]:05d}{next(self.payments):04d}"
