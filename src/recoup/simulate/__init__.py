@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+import os
+import shutil
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from recoup.simulate.answer_key import COLUMNS, expected_findings
+from recoup.simulate.catalog import Product
 from recoup.simulate.layouts import ReportWriter
 from recoup.simulate.markets import MARKETS, Market
 from recoup.simulate.seller import Account, Seller, SimConfig, catalog
@@ -54,27 +60,105 @@ def simulate(
     quirks: bool = False,
     keep_events: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> Simulated:
-    """Simulate, write the reports under `out/reports` and the answer key under `out`."""
+    """Simulate, write the reports under `out/reports` and the answer key under `out`.
+
+    With `keep_events` the batches run here and their events stay in memory (for tests);
+    otherwise they run in `workers` processes (default: one per core), each writing its part of
+    every file, which are then joined in order.
+    """
     products = catalog(config)
     writer = ReportWriter(config, out / "reports", quirks=quirks)
-    findings: list[dict[str, object]] = []
-    done = Simulated(config, [], findings, out / "answer-key.csv")
-    for first in range(0, len(products), BATCH_PRODUCTS):
-        account = Seller(config, products[first : first + BATCH_PRODUCTS]).run()
-        writer.add(account)  # before the answer key: it cites the lines rows were written to
-        findings += expected_findings(account)
-        done.ledger_rows += len(account.rows.get("ledger_detail", []))
-        done.rows += sum(len(rows) for rows in account.rows.values())
-        done.rows += len(account.settlement_lines)
-        if keep_events:
-            done.batches.append(account)
+    done = Simulated(config, [], [], out / "answer-key.csv")
+    batches = [products[i : i + BATCH_PRODUCTS] for i in range(0, len(products), BATCH_PRODUCTS)]
+    workers = min(workers or os.cpu_count() or 1, len(batches))
+    if keep_events or workers < 2:
+        parts: Iterator[Part] = (
+            _here(config, batch, writer, done, keep_events) for batch in batches
+        )
+    else:
+        parts = _in_workers(config, batches, out / "reports" / ".parts", quirks, workers)
+    for number, part in enumerate(parts, start=1):
+        if part.files:
+            _join(writer, part)
+        done.findings += part.findings
+        done.ledger_rows += part.ledger_rows
+        done.rows += part.rows
         if on_progress is not None:
-            on_progress(min(first + BATCH_PRODUCTS, len(products)), len(products))
+            on_progress(min(number * BATCH_PRODUCTS, len(products)), len(products))
     done.reports = writer.close()
-    findings.sort(key=lambda r: (str(r["kind"]), str(r["event_date"]), str(r["finding_id"])))
-    write_answer_key(findings, out)
+    done.findings.sort(key=lambda r: (str(r["kind"]), str(r["event_date"]), str(r["finding_id"])))
+    write_answer_key(done.findings, out)
     return done
+
+
+@dataclass
+class Part:
+    """One batch of products: its expected findings, and (from a worker) its part of each file."""
+
+    findings: list[dict[str, object]]
+    ledger_rows: int
+    rows: int
+    files: dict[str, tuple[Path, int]] = field(default_factory=dict)
+    totals: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _counted(account: Account, findings: list[dict[str, object]]) -> Part:
+    rows = sum(len(r) for r in account.rows.values()) + len(account.settlement_lines)
+    return Part(findings, len(account.rows.get("ledger_detail", [])), rows)
+
+
+def _here(
+    config: SimConfig,
+    products: list[Product],
+    writer: ReportWriter,
+    done: Simulated,
+    keep_events: bool,
+) -> Part:
+    account = Seller(config, products).run()
+    writer.add(account)  # before the answer key: it cites the lines rows were written to
+    if keep_events:
+        done.batches.append(account)
+    return _counted(account, expected_findings(account))
+
+
+def _worker(config: SimConfig, products: list[Product], folder: Path, quirks: bool) -> Part:
+    account = Seller(config, products).run()
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = ReportWriter(config, folder, quirks=quirks, part=True)
+    writer.add(account)
+    part = _counted(account, expected_findings(account))
+    part.files, part.totals = writer.finish_part()
+    return part
+
+
+def _in_workers(
+    config: SimConfig, batches: list[list[Product]], folder: Path, quirks: bool, workers: int
+) -> Iterator[Part]:
+    """Each batch's part, in order; only a few in flight, so memory and disk stay bounded."""
+    with ProcessPoolExecutor(workers) as pool:
+        waiting: deque[Future[Part]] = deque()
+        for number, batch in enumerate(batches):
+            waiting.append(pool.submit(_worker, config, batch, folder / f"{number:06d}", quirks))
+            if len(waiting) > workers:
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _join(writer: ReportWriter, part: Part) -> None:
+    """Append a worker's part of each file; its evidence lines move down by as much."""
+    offsets = {}
+    for name, (path, lines) in part.files.items():
+        offsets[name] = writer.append_part(name, path, lines)
+        path.unlink()
+    for finding in part.findings:
+        for cited in finding["evidence"]:  # type: ignore[attr-defined]
+            cited["line"] += offsets[cited["file"]]
+    for settlement, total in part.totals.items():
+        writer.totals[settlement] += total
 
 
 def write_answer_key(findings: list[dict[str, object]], out: Path) -> Path:

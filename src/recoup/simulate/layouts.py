@@ -113,10 +113,16 @@ class Sink:
 
 
 class ReportWriter:
-    """Appends each batch's rows to the account's report files; `close()` finishes them."""
+    """Appends each batch's rows to the account's report files; `close()` finishes them.
 
-    def __init__(self, config: SimConfig, out: Path, *, quirks: bool = False) -> None:
-        self.config, self.out, self.quirks = config, out, quirks
+    With `part=True` it writes one batch's rows only, without headers and counting lines from 1,
+    for a worker process; the main writer then appends such parts in order (`append_part`).
+    """
+
+    def __init__(
+        self, config: SimConfig, out: Path, *, quirks: bool = False, part: bool = False
+    ) -> None:
+        self.config, self.out, self.quirks, self.part = config, out, quirks, part
         self.market = MARKETS[config.marketplace]
         self.rng = random.Random(config.seed)
         out.mkdir(parents=True, exist_ok=True)
@@ -139,13 +145,46 @@ class ReportWriter:
             settlement = line.settlement_id
             self.totals[settlement] += line.amount
             if settlement not in self.bodies:
-                body = self._open(
-                    self.out / f".settlement-{settlement}.body", "settlement_v2", "", header=False
-                )
-                body.line = 3  # after the header and the summary row
-                body.name = f"settlement-{settlement}.txt"
-                self.bodies[settlement] = body
+                self.bodies[settlement] = self._body(settlement)
             self.bodies[settlement].write_line(line, self.market)
+
+    def _body(self, settlement: str) -> Sink:
+        """Where a settlement's lines go until `close()` puts the summary row before them."""
+        name = f"settlement-{settlement}.txt"
+        body = self._open(self.out / (name if self.part else f".{name}.body"), "settlement_v2", "")
+        if not self.part:
+            body.line, body.name = 3, name  # after the header and the summary row
+        return body
+
+    def finish_part(self) -> tuple[dict[str, tuple[Path, int]], dict[str, Decimal]]:
+        """Close a part: its files by final name with their line counts, and settlement totals."""
+        sinks = [*self.months.values(), *self.sinks.values(), *self.bodies.values()]
+        for sink in sinks:
+            sink.stream.close()
+        return {s.path.name: (s.path, s.line - 1) for s in sinks}, self.totals
+
+    def append_part(self, name: str, path: Path, lines: int) -> int:
+        """Append a part's file to the file called `name`; return how many lines that file had
+        before (the part's line numbers shift by as much)."""
+        sink = self._sink_named(name)
+        before = sink.line - 1
+        with path.open(encoding="utf-8", newline="") as part:
+            shutil.copyfileobj(part, sink.stream)
+        sink.line += lines
+        return before
+
+    def _sink_named(self, name: str) -> Sink:
+        if name.startswith("settlement-"):
+            settlement = name.removeprefix("settlement-").removesuffix(".txt")
+            if settlement not in self.bodies:
+                self.bodies[settlement] = self._body(settlement)
+            return self.bodies[settlement]
+        if name == "ledger-detail.txt":
+            return self._single()
+        if name.startswith("ledger-detail-"):
+            year, month = name.removeprefix("ledger-detail-").removesuffix(".txt").split("-")
+            return self._month(dt.date(int(year), int(month), 1))
+        return next(self.sinks[r] for file, r, _ in FILES if file == name)
 
     def close(self) -> list[Path]:
         """Close every file; return them in the order they should be imported."""
@@ -161,11 +200,7 @@ class ReportWriter:
 
     def _ledger(self, row: Row) -> None:
         if not self.quirks:
-            if "single" not in self.sinks:
-                self.sinks["single"] = self._open(
-                    self.out / "ledger-detail.txt", "ledger_detail", ""
-                )
-            self.sinks["single"].write(row)
+            self._single().write(row)
             return
         day: dt.date = row.values["date"]  # type: ignore[assignment]
         month = dt.date(day.year, day.month, 1)
@@ -175,6 +210,11 @@ class ReportWriter:
         if day.day <= OVERLAP_DAYS and earlier >= self._month_of(self.config.start):
             self._month(earlier).write(row)
         self._month(month).write(row)
+
+    def _single(self) -> Sink:
+        if "single" not in self.sinks:
+            self.sinks["single"] = self._open(self.out / "ledger-detail.txt", "ledger_detail", "")
+        return self.sinks["single"]
 
     def _month_of(self, day: dt.date) -> dt.date:
         return dt.date(day.year, day.month, 1)
@@ -214,8 +254,16 @@ class ReportWriter:
 
     # -- files -------------------------------------------------------------------------------------
 
-    def _open(self, path: Path, report: str, quirk: str, *, header: bool = True) -> Sink:
+    def _open(self, path: Path, report: str, quirk: str) -> Sink:
         encoding = {"cp1252 and shuffled": "cp1252", "BOM": "utf-8-sig"}.get(quirk, "utf-8")
+        # Parts are plain UTF-8 without headers: the main writer's file has the header, the BOM
+        # and the encoding, and its lines continue the count.
+        if self.part:
+            stream = path.open("w", encoding="utf-8", newline="")
+            sink = self._sink(path, stream, report, quirk, header=False)
+            sink.line = 1
+            return sink
+        header = not path.name.endswith(".body")
         stream = path.open("w", encoding=encoding, newline="")
         return self._sink(path, stream, report, quirk, header=header)
 
