@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKSPACE ?= recoup-workspace
 
-.PHONY: install demo fixtures test lint bench-import golden clean
+.PHONY: install demo fixtures test lint bench-import bench-simulate golden clean
 
 $(BIN)/recoup: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,9 @@ golden: install
 
 bench-import: install
 	$(BIN)/python bench/import.py
+
+bench-simulate: install
+	$(BIN)/python bench/simulate.py
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache

@@ -70,9 +70,12 @@ class Sink:
     formats: list[tuple[str, Callable[[Any], str]]]
     extra: list[str] = field(default_factory=list)
     line: int = 2
-    name: str = ""  # the file rows cite, when it is not `path` (settlement bodies)
+    name: str = ""  # the file rows cite (settlement bodies cite the file they will be part of)
     template: str = ""  # for settlement lines
     dates: dict[dt.date, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.path.name
 
     def emit(self, texts: list[str]) -> None:
         if self.writer is not None:
@@ -101,14 +104,14 @@ class Sink:
                 "AFN", posted, line.sku, "" if line.quantity is None else line.quantity,
             )
         )  # fmt: skip
-        line.file, line.line = self.name or self.path.name, self.line
+        line.file, line.line = self.name, self.line
         self.line += 1
 
     def write(self, row: Row) -> None:
         values = row.values
         text = [("" if (v := values.get(name)) is None else fmt(v)) for name, fmt in self.formats]
         self.emit(text + self.extra)
-        row.file, row.line = self.name or self.path.name, self.line
+        row.file, row.line = self.name, self.line
         self.line += 1
 
 
