@@ -72,6 +72,12 @@ def test_stock_is_never_negative_per_fnsku_and_centre(small: Simulated) -> None:
             assert running >= 0, (key, day)
 
 
+def test_identical_ledger_rows_occur_as_separate_events(small: Simulated) -> None:
+    """Two single-unit sales of a SKU on one day print identical ledger rows: both count."""
+    printed = Counter(tuple(r.values.items()) for r in small.account.rows["ledger_detail"])
+    assert max(printed.values()) > 1
+
+
 def test_nothing_happens_after_the_as_of_date(small: Simulated) -> None:
     for rows in small.account.rows.values():
         for row in rows:

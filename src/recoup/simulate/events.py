@@ -13,6 +13,13 @@ from decimal import Decimal
 from recoup.simulate.catalog import Product
 
 
+class Values(dict[str, object]):
+    """A row's values; a column it does not have prints blank (for `str.format_map`)."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 @dataclass(eq=False)
 class Row:
     report: str  # a report type name, e.g. "ledger_detail"

@@ -30,6 +30,7 @@ from recoup.simulate.events import (
     RemovalOrder,
     Row,
     SettlementLine,
+    Values,
 )
 from recoup.simulate.markets import MARKETS, Market
 
@@ -68,7 +69,7 @@ class Account:
     settlement_lines: list[SettlementLine] = field(default_factory=list)
 
     def row(self, report: str, **values: object) -> Row:
-        made = Row(report, values)
+        made = Row(report, Values(values))
         self.rows.setdefault(report, []).append(made)
         return made
 
