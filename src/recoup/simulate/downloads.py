@@ -98,23 +98,16 @@ def _sourcing_costs(account: Account) -> None:
     since = account.config.start - dt.timedelta(days=365)
     change = account.market.cost_change_day(account.config)
     for product in account.products:
-        account.row(
-            "sourcing_costs",
-            sku=product.sku,
-            unit_cost=product.cost,
-            fnsku=product.fnsku,
-            currency=account.market.currency,
-            effective_from=since,
-        )
-        if product.later_cost is not None:
-            account.row(
-                "sourcing_costs",
-                sku=product.sku,
-                unit_cost=product.later_cost,
-                fnsku=product.fnsku,
-                currency=account.market.currency,
-                effective_from=change,
-            )
+        for cost, since_day in ((product.cost, since), (product.later_cost, change)):
+            if cost is not None:
+                account.row(
+                    "sourcing_costs",
+                    sku=product.sku,
+                    unit_cost=cost,
+                    fnsku=product.fnsku,
+                    currency=account.market.currency,
+                    effective_from=since_day,
+                )
 
 
 def settlement_periods(config: SimConfig) -> list[tuple[str, dt.date, dt.date]]:

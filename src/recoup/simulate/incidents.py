@@ -220,12 +220,18 @@ def _receive(s: Seller, shipment: InboundShipment, units: int) -> None:
 # -- losses, damage and disposal in the warehouse --------------------------------------------------
 
 
-def lose(s: Seller, day: dt.date, product: Product) -> None:
+def _take(s: Seller, product: Product, most: int) -> int:
+    """Take 1 to `most` sellable units out of stock (none when there are none)."""
     stock = s.sellable[product.fnsku]
-    if stock < 1:
-        return
-    units = s.rng.randint(1, min(3, stock))
+    units = s.rng.randint(1, min(most, stock)) if stock else 0
     s.sellable[product.fnsku] -= units
+    return units
+
+
+def lose(s: Seller, day: dt.date, product: Product) -> None:
+    units = _take(s, product, 3)
+    if not units:
+        return
     reason = "M" if s.rng.random() < 0.85 else "5"
     adjustment = _adjust(s, day, product, reason, -units)
     outcome = _pick(
@@ -314,11 +320,9 @@ def _reverse(s: Seller, original: Reimbursement) -> None:
 
 
 def damage(s: Seller, day: dt.date, product: Product) -> None:
-    stock = s.sellable[product.fnsku]
-    if stock < 1:
+    units = _take(s, product, 2)
+    if not units:
         return
-    units = s.rng.randint(1, min(2, stock))
-    s.sellable[product.fnsku] -= units
     s.unsellable[product.fnsku] += units
     adjustment = _adjust(s, day, product, "E", -units)
     s.ledger(
@@ -362,11 +366,9 @@ def damage_unsellable(s: Seller, day: dt.date, product: Product) -> None:
 
 
 def dispose_unauthorised(s: Seller, day: dt.date, product: Product) -> None:
-    stock = s.sellable[product.fnsku]
-    if stock < 1:
+    units = _take(s, product, 2)
+    if not units:
         return
-    units = s.rng.randint(1, min(2, stock))
-    s.sellable[product.fnsku] -= units
     _adjust(s, day, product, "D", -units)
 
 
