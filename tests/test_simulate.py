@@ -96,9 +96,9 @@ def test_every_report_row_was_written_once_and_traces_to_an_event(small: Simulat
             assert row.file, (report, row.values)
             assert row.line >= 2, (report, row.values)
             written[row.file] += 1
-    for line in small.account.settlement_lines:
-        assert line.line >= 3, line.evidence()
-        written[line.file] += 1
+    for event in small.account.settled():
+        assert event.line >= 3, event.cite(0).evidence()
+        written[event.file] += len(event.amounts())
     for name, count_ in lines.items():
         if name.startswith("settlement-"):
             assert written[name] == count_ - 1  # the summary row
@@ -173,8 +173,8 @@ def test_an_import_round_trip_lands_every_row(small: Simulated, tmp_path: Path) 
             ("inbound_shipment_items", "inbound_shipment_items"),
         ):
             assert count(workspace, f"SELECT count(*) FROM {table}") == len(rows[report]), table
-        lines = small.account.settlement_lines
-        assert count(workspace, "SELECT count(*) FROM settlements") == len(lines)
+        lines = sum(len(event.amounts()) for event in small.account.settled())
+        assert count(workspace, "SELECT count(*) FROM settlements") == lines
         # The answer key's evidence names rows that the workspace holds, at those lines.
         for finding in small.findings:
             for cited in finding["evidence"]:  # type: ignore[attr-defined]

@@ -290,14 +290,14 @@ def _refund_units(account: Account) -> dict[str, tuple[int, Decimal]]:
     """Units and per-unit value of every settled refund event (by adjustment id)."""
     medians: dict[str, list[Decimal]] = defaultdict(list)
     for order in account.orders:
-        if order.rows:
+        if order.settled:
             medians[order.product.sku].append(order.principal / order.quantity)
     units: dict[str, tuple[int, Decimal]] = {}
     for refund in account.refunds:
         if not refund.settled:
             continue
         order = refund.order
-        if order.rows:
+        if order.settled:
             price = order.principal / order.quantity
         else:
             prices = sorted(medians[order.product.sku])
@@ -347,7 +347,7 @@ def _return_not_received(account: Account, found: list[Finding]) -> dict[str, in
                     per_unit,
                     per_unit * owed,
                     "refund_principal",
-                    refund.rows[:1],
+                    [refund.cite(0)],
                     order_id=order_id,
                 )
             )
@@ -560,16 +560,16 @@ def _refund_overcharge(account: Account, found: list[Finding]) -> None:
         order = refunds[0].order
         excess = ZERO
         evidence: list[Cited] = []
-        if order.rows:
+        if order.settled:
             refunded = sum((r.principal for r in refunds), ZERO)
             if refunded - order.principal > Decimal("0.01"):
                 excess += refunded - order.principal
-                evidence += order.rows[:1] + [r.rows[0] for r in refunds]
+                evidence += [order.cite(0), *(r.cite(0) for r in refunds)]
         for refund in refunds:
             allowed = cents(min(Decimal(5), refund.commission_refunded * Decimal("0.2")))
             if refund.refund_commission - allowed > Decimal("0.01"):
                 excess += refund.refund_commission - allowed
-                evidence.append(refund.rows[2])
+                evidence.append(refund.cite(2))
         if excess > 0:
             first = min(r.day for r in refunds)
             found.append(

@@ -10,8 +10,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from recoup.simulate.events import SettlementLine
-
 if TYPE_CHECKING:
     from recoup.simulate.seller import Account, SimConfig
 
@@ -135,50 +133,6 @@ def _settlements(account: Account) -> None:
         index = (day - start).days // SETTLEMENT_DAYS
         return periods[index][0]
 
-    for order in account.orders:
-        if order.day > last_day:
-            continue
-        fee = Decimal("3.22") * order.quantity
-        for amount_type, description, amount in (
-            ("ItemPrice", "Principal", order.principal),
-            ("ItemFees", "Commission", -order.commission),
-            ("ItemFees", "FBAPerUnitFulfillmentFee", -fee),
-        ):
-            order.rows.append(
-                SettlementLine(
-                    settlement_id=settlement_of(order.day),
-                    transaction="Order",
-                    order_id=order.order_id,
-                    adjustment_id="",
-                    sku=order.product.sku,
-                    day=order.day,
-                    amount_type=amount_type,
-                    description=description,
-                    amount=amount,
-                    quantity=order.quantity,
-                )
-            )
-    for refund in account.refunds:
-        if refund.day > last_day:
-            continue
-        refund.settled = True
-        for amount_type, description, amount in (
-            ("ItemPrice", "Principal", -refund.principal),
-            ("ItemFees", "Commission", refund.commission_refunded),
-            ("ItemFees", "RefundCommission", -refund.refund_commission),
-        ):
-            refund.rows.append(
-                SettlementLine(
-                    settlement_id=settlement_of(refund.day),
-                    transaction="Refund",
-                    order_id=refund.order.order_id,
-                    adjustment_id=refund.adjustment_id,
-                    sku=refund.order.product.sku,
-                    day=refund.day,
-                    amount_type=amount_type,
-                    description=description,
-                    amount=amount,
-                )
-            )
-    account.settlement_lines = [line for order in account.orders for line in order.rows]
-    account.settlement_lines += [line for refund in account.refunds for line in refund.rows]
+    for event in [*account.orders, *account.refunds]:
+        if event.day <= last_day:
+            event.settlement_id = settlement_of(event.day)

@@ -31,50 +31,44 @@ class Row:
         return {"report": self.report, "file": self.file, "line": self.line}
 
 
-class SettlementLine:
-    """One settlement row, kept compact (there are three per order): the writer prints it."""
+@dataclass(frozen=True)
+class LineRef:
+    """One line of a settlement file, cited as evidence."""
 
-    __slots__ = (
-        "adjustment_id",
-        "amount",
-        "amount_type",
-        "day",
-        "description",
-        "file",
-        "line",
-        "order_id",
-        "quantity",
-        "settlement_id",
-        "sku",
-        "transaction",
-    )  # fmt: skip
-    report = "settlement_v2"
-
-    def __init__(
-        self,
-        *,
-        settlement_id: str,
-        transaction: str,
-        order_id: str,
-        adjustment_id: str,
-        sku: str,
-        day: dt.date,
-        amount_type: str,
-        description: str,
-        amount: Decimal,
-        quantity: int | None = None,
-    ) -> None:
-        self.settlement_id, self.transaction = settlement_id, transaction
-        self.order_id, self.adjustment_id, self.sku, self.day = order_id, adjustment_id, sku, day
-        self.amount_type, self.description, self.amount = amount_type, description, amount
-        self.quantity = quantity
-        self.file, self.line = "", 0
+    file: str
+    line: int
+    report: str = "settlement_v2"
 
     def evidence(self) -> dict[str, object]:
         return {"report": self.report, "file": self.file, "line": self.line}
 
 
-Cited = Row | SettlementLine
+class Settled:
+    """An order or refund as a settlement prints it: three lines from its first `line` on."""
+
+    settlement_id: str
+    file: str
+    line: int
+    day: dt.date
+
+    @property
+    def settled(self) -> bool:
+        """Printed in a settlement the seller has (settlements close every 14 days)."""
+        return bool(self.settlement_id)
+
+    def cite(self, index: int) -> LineRef:
+        return LineRef(self.file, self.line + index)
+
+    def printed(self) -> tuple[str, str, str, str, int | None]:
+        """transaction-type, order-id, adjustment-id, sku, quantity-purchased."""
+        raise NotImplementedError
+
+    def amounts(self) -> tuple[tuple[str, str, Decimal], ...]:
+        """(amount-type, amount-description, amount) of each of its lines."""
+        raise NotImplementedError
+
+
+Cited = Row | LineRef
 
 
 @dataclass(eq=False)
@@ -112,27 +106,53 @@ class Reimbursement:
         return self.quantity_cash + self.quantity_inventory
 
 
+FBA_FEE = Decimal("3.22")  # per unit, in every simulated settlement
+
+
 @dataclass(eq=False)
-class Order:
+class Order(Settled):
     order_id: str
     day: dt.date
     product: Product
     quantity: int
     principal: Decimal
     commission: Decimal  # positive: what Amazon charged
-    rows: list[SettlementLine] = field(default_factory=list)
+    settlement_id: str = ""
+    file: str = ""
+    line: int = 0
+
+    def printed(self) -> tuple[str, str, str, str, int | None]:
+        return "Order", self.order_id, "", self.product.sku, self.quantity
+
+    def amounts(self) -> tuple[tuple[str, str, Decimal], ...]:
+        return (
+            ("ItemPrice", "Principal", self.principal),
+            ("ItemFees", "Commission", -self.commission),
+            ("ItemFees", "FBAPerUnitFulfillmentFee", -FBA_FEE * self.quantity),
+        )
 
 
 @dataclass(eq=False)
-class Refund:
+class Refund(Settled):
     adjustment_id: str
     day: dt.date
     order: Order
     principal: Decimal  # positive: what was refunded
     commission_refunded: Decimal  # positive
     refund_commission: Decimal  # positive: the administration fee Amazon kept
-    rows: list[SettlementLine] = field(default_factory=list)
-    settled: bool = False  # printed in a settlement the seller has
+    settlement_id: str = ""
+    file: str = ""
+    line: int = 0
+
+    def printed(self) -> tuple[str, str, str, str, int | None]:
+        return "Refund", self.order.order_id, self.adjustment_id, self.order.product.sku, None
+
+    def amounts(self) -> tuple[tuple[str, str, Decimal], ...]:
+        return (
+            ("ItemPrice", "Principal", -self.principal),
+            ("ItemFees", "Commission", self.commission_refunded),
+            ("ItemFees", "RefundCommission", -self.refund_commission),
+        )
 
 
 @dataclass(eq=False)

@@ -25,7 +25,7 @@ from typing import IO, Any
 from recoup.reports import REPORT_TYPES
 from recoup.reports.base import Column
 from recoup.simulate.downloads import settlement_periods
-from recoup.simulate.events import Row, SettlementLine, Values
+from recoup.simulate.events import Row, Settled, Values
 from recoup.simulate.markets import MARKETS, Market
 from recoup.simulate.seller import Account, SimConfig
 
@@ -41,7 +41,7 @@ NOT_PRINTED = {
     "inbound_shipment_items": {"release_date"},
     "sourcing_costs": {"marketplace_name"},
 }  # fmt: skip
-# What a settlement line fills in, in `write_line`'s order; the other columns stay blank.
+# What a settlement line fills in, in `write_settled`'s order; the other columns stay blank.
 SETTLEMENT_FIELDS = [
     "settlement_id", "transaction_type", "order_id", "adjustment_id", "marketplace_name",
     "amount_type", "amount_description", "amount", "fulfillment_id", "posted_date", "sku",
@@ -84,9 +84,9 @@ class Sink:
         else:  # Amazon's TSVs are not quoted: a title's quotes and commas are printed as they are
             self.stream.write("\t".join(texts) + self.newline)
 
-    def write_line(self, line: SettlementLine, market: Market) -> None:
-        """A settlement line, printed through one format string (these are the bulk of an
-        account's rows)."""
+    def write_settled(self, event: Settled, market: Market) -> None:
+        """An order's or refund's settlement lines, each through one format string (these are
+        the bulk of an account's rows)."""
         if not self.template:
             fields = {name: str(i) for i, name in enumerate(SETTLEMENT_FIELDS)}
             self.template = (
@@ -95,18 +95,20 @@ class Sink:
                 )
                 + self.newline
             )
-        posted = self.dates.get(line.day)
+        posted = self.dates.get(event.day)
         if posted is None:
-            posted = self.dates[line.day] = market.posted_date(line.day)
-        self.stream.write(
-            self.template.format(
-                line.settlement_id, line.transaction, line.order_id, line.adjustment_id,
-                market.site, line.amount_type, line.description, market.amount(line.amount),
-                "AFN", posted, line.sku, "" if line.quantity is None else line.quantity,
-            )
-        )  # fmt: skip
-        line.file, line.line = self.name, self.line
-        self.line += 1
+            posted = self.dates[event.day] = market.posted_date(event.day)
+        transaction, order_id, adjustment_id, sku, quantity = event.printed()
+        for amount_type, description, amount in event.amounts():
+            self.stream.write(
+                self.template.format(
+                    event.settlement_id, transaction, order_id, adjustment_id, market.site,
+                    amount_type, description, market.amount(amount), "AFN", posted, sku,
+                    "" if quantity is None else quantity,
+                )
+            )  # fmt: skip
+        event.file, event.line = self.name, self.line
+        self.line += len(event.amounts())
 
     def write(self, row: Row) -> None:
         values = row.values
@@ -150,12 +152,12 @@ class ReportWriter:
             sink = self.sinks[report]
             for row in _by_date(account, report):
                 sink.write(row)
-        for line in sorted(account.settlement_lines, key=lambda line: line.day):
-            settlement = line.settlement_id
-            self.totals[settlement] += line.amount
+        for event in account.settled():
+            settlement = event.settlement_id
+            self.totals[settlement] += sum(amount for _, _, amount in event.amounts())
             if settlement not in self.bodies:
                 self.bodies[settlement] = self._body(settlement)
-            self.bodies[settlement].write_line(line, self.market)
+            self.bodies[settlement].write_settled(event, self.market)
 
     def _body(self, settlement: str) -> Sink:
         """Where a settlement's lines go until `close()` puts the summary row before them."""

@@ -29,7 +29,6 @@ from recoup.simulate.events import (
     Reimbursement,
     RemovalOrder,
     Row,
-    SettlementLine,
     Values,
 )
 from recoup.simulate.markets import MARKETS, Market
@@ -66,7 +65,12 @@ class Account:
     returns: list[CustomerReturn] = field(default_factory=list)
     removals: list[RemovalOrder] = field(default_factory=list)
     shipments: list[InboundShipment] = field(default_factory=list)
-    settlement_lines: list[SettlementLine] = field(default_factory=list)
+
+    def settled(self) -> list[Order | Refund]:
+        """Orders and refunds in the seller's settlements, in the order they are printed."""
+        events: list[Order | Refund] = [o for o in self.orders if o.settlement_id]
+        events += [r for r in self.refunds if r.settlement_id]
+        return sorted(events, key=lambda event: event.day)
 
     def row(self, report: str, **values: object) -> Row:
         made = Row(report, Values(values))
