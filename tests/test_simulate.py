@@ -215,3 +215,12 @@ def test_worker_processes_write_exactly_what_one_process_writes(tmp_path: Path) 
     assert _digest(tmp_path / "here") == _digest(tmp_path / "there")
     assert here.findings == there.findings
     assert not (tmp_path / "there" / "reports" / ".parts").exists()
+
+
+def test_simulating_again_into_a_folder_leaves_no_stale_reports(tmp_path: Path) -> None:
+    longer = simulate(SimConfig(seed=2, months=4, scale=0.25, as_of=AS_OF), tmp_path, quirks=True)
+    (tmp_path / "reports" / "my-notes.txt").write_text("the seller's own file")
+    shorter = simulate(SimConfig(seed=2, months=2, scale=0.25, as_of=AS_OF), tmp_path, quirks=True)
+    left = {p.name for p in (tmp_path / "reports").iterdir()}
+    assert left == {p.name for p in shorter.reports} | {"my-notes.txt"}
+    assert len(longer.reports) > len(shorter.reports)

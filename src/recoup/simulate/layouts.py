@@ -137,6 +137,8 @@ class ReportWriter:
         self.market = MARKETS[config.marketplace]
         self.rng = random.Random(config.seed)
         out.mkdir(parents=True, exist_ok=True)
+        if not part:
+            _clear_previous(out)
         self.sinks: dict[str, Sink] = {}
         self.months: dict[dt.date, Sink] = {}
         self.periods = settlement_periods(config)
@@ -302,6 +304,16 @@ class ReportWriter:
         if header:
             sink.emit([c.sources[0] for c in columns] + extra)
         return sink
+
+
+def _clear_previous(out: Path) -> None:
+    """Remove the files an earlier simulation wrote here (and only those), so that importing the
+    folder never mixes two simulations (e.g. a longer one's extra monthly ledgers)."""
+    ours = [name for name, _, _ in FILES] + ["ledger-detail*.txt", "settlement-*.txt"]
+    for pattern in [*ours, ".settlement-*.body"]:
+        for path in out.glob(pattern):
+            path.unlink()
+    shutil.rmtree(out / ".parts", ignore_errors=True)
 
 
 def _by_date(account: Account, report: str) -> list[Row]:
