@@ -105,9 +105,8 @@ class Part:
 
 
 def _counted(account: Account, findings: list[dict[str, object]]) -> Part:
-    rows = sum(len(r) for r in account.rows.values())
-    rows += sum(len(event.amounts()) for event in account.settled())
-    return Part(findings, len(account.rows.get("ledger_detail", [])), rows)
+    ledger = len(account.rows.get("ledger_detail", [])) + len(account.sales)
+    return Part(findings, ledger, account.printed_rows())
 
 
 def _here(

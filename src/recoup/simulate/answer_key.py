@@ -16,7 +16,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from recoup.money import cents
 from recoup.simulate.catalog import Product
-from recoup.simulate.events import Adjustment, Cited, CustomerReturn, Reimbursement
+from recoup.simulate.events import (
+    Adjustment,
+    Cited,
+    CustomerReturn,
+    Reimbursement,
+    sale_amounts,
+)
 from recoup.simulate.incidents import US_COST_BASIS
 from recoup.simulate.key_windows import state, window
 from recoup.simulate.seller import Account
@@ -289,9 +295,9 @@ def _warehouse(account: Account, found: list[Finding]) -> Leftovers:
 def _refund_units(account: Account) -> dict[str, tuple[int, Decimal]]:
     """Units and per-unit value of every settled refund event (by adjustment id)."""
     medians: dict[str, list[Decimal]] = defaultdict(list)
-    for order in account.orders:
-        if order.settled:
-            medians[order.product.sku].append(order.principal / order.quantity)
+    for sale in account.settled_sales():
+        principal = sale_amounts(sale.product, sale.quantity)[0][2]
+        medians[sale.product.sku].append(principal / sale.quantity)
     units: dict[str, tuple[int, Decimal]] = {}
     for refund in account.refunds:
         if not refund.settled:

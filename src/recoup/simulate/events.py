@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
+from recoup.money import cents
 from recoup.simulate.catalog import Product
 
 
@@ -107,6 +109,17 @@ class Reimbursement:
 
 
 FBA_FEE = Decimal("3.22")  # per unit, in every simulated settlement
+COMMISSION = Decimal("0.15")
+
+
+def sale_amounts(product: Product, quantity: int) -> tuple[tuple[str, str, Decimal], ...]:
+    """The settlement lines of a sale: principal, commission, FBA fee."""
+    principal = product.price * quantity
+    return (
+        ("ItemPrice", "Principal", principal),
+        ("ItemFees", "Commission", -cents(principal * COMMISSION)),
+        ("ItemFees", "FBAPerUnitFulfillmentFee", -FBA_FEE * quantity),
+    )
 
 
 @dataclass(eq=False)
@@ -125,11 +138,19 @@ class Order(Settled):
         return "Order", self.order_id, "", self.product.sku, self.quantity
 
     def amounts(self) -> tuple[tuple[str, str, Decimal], ...]:
-        return (
-            ("ItemPrice", "Principal", self.principal),
-            ("ItemFees", "Commission", -self.commission),
-            ("ItemFees", "FBAPerUnitFulfillmentFee", -FBA_FEE * self.quantity),
-        )
+        return sale_amounts(self.product, self.quantity)
+
+
+class Sale(NamedTuple):
+    """One FBA shipment to a customer: a ledger row and, once settled, three settlement lines.
+    Kept this small because sales are most of an account; a sale that will be refunded also
+    has an `Order` (its lines are evidence)."""
+
+    day: dt.date
+    order_id: str
+    quantity: int
+    product: Product
+    order: Order | None
 
 
 @dataclass(eq=False)

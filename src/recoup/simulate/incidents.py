@@ -24,6 +24,8 @@ from recoup.simulate.events import (
     Refund,
     Reimbursement,
     RemovalOrder,
+    Sale,
+    sale_amounts,
 )
 
 if TYPE_CHECKING:
@@ -64,14 +66,14 @@ def _per_unit(s: Seller, product: Product, day: dt.date, *, short: bool = False)
 def sell(s: Seller, day: dt.date, product: Product) -> None:
     quantity = 2 if s.rng.random() < 0.1 and s.sellable[product.fnsku] >= 2 else 1
     s.sellable[product.fnsku] -= quantity
-    s.ledger(day, product, "Shipments", -quantity)
-    principal = product.price * quantity
-    order = Order(
-        s.order_id(), day, product, quantity, principal, cents(principal * Decimal("0.15"))
-    )
-    s.account.orders.append(order)
+    order_id = s.order_id()
+    order = None
     if s.rng.random() < 0.07:
+        (_, _, principal), (_, _, commission), _ = sale_amounts(product, quantity)
+        order = Order(order_id, day, product, quantity, principal, -commission)
+        s.account.orders.append(order)
         _refund_later(s, order)
+    s.account.sales.append(Sale(day, order_id, quantity, product, order))
 
 
 def _refund_later(s: Seller, order: Order) -> None:

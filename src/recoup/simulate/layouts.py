@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import heapq
 import random
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -24,8 +25,9 @@ from typing import IO, Any
 
 from recoup.reports import REPORT_TYPES
 from recoup.reports.base import Column
-from recoup.simulate.downloads import settlement_periods
-from recoup.simulate.events import Row, Settled, Values
+from recoup.simulate.catalog import Product
+from recoup.simulate.downloads import SETTLEMENT_DAYS, settlement_periods
+from recoup.simulate.events import Row, Sale, Settled, Values, sale_amounts
 from recoup.simulate.markets import MARKETS, Market
 from recoup.simulate.seller import Account, SimConfig
 
@@ -72,6 +74,7 @@ class Sink:
     line: int = 2
     name: str = ""  # the file rows cite (settlement bodies cite the file they will be part of)
     template: str = ""  # for settlement lines
+    sales: dict[str, str] = field(default_factory=dict)  # a ledger template per product
     fast: str = ""  # a format string printing a whole row (the ledger: most rows of an account)
     dates: dict[dt.date, str] = field(default_factory=dict)
 
@@ -85,8 +88,26 @@ class Sink:
             self.stream.write("\t".join(texts) + self.newline)
 
     def write_settled(self, event: Settled, market: Market) -> None:
-        """An order's or refund's settlement lines, each through one format string (these are
-        the bulk of an account's rows)."""
+        """An order's or refund's settlement lines; it learns where they start (evidence)."""
+        transaction, order_id, adjustment_id, sku, quantity = event.printed()
+        event.file, event.line = self.name, self.line
+        self.write_lines(market, event.settlement_id, transaction, order_id, adjustment_id, sku,
+                         quantity, event.day, event.amounts())  # fmt: skip
+
+    def write_lines(  # noqa: PLR0917 - the fields of a settlement line, in the report's words
+        self,
+        market: Market,
+        settlement_id: str,
+        transaction: str,
+        order_id: str,
+        adjustment_id: str,
+        sku: str,
+        quantity: int | None,
+        day: dt.date,
+        amounts: tuple[tuple[str, str, Decimal], ...],
+    ) -> None:
+        """Settlement lines, each through one format string (these are the bulk of an
+        account's rows)."""
         if not self.template:
             fields = {name: str(i) for i, name in enumerate(SETTLEMENT_FIELDS)}
             self.template = (
@@ -95,20 +116,43 @@ class Sink:
                 )
                 + self.newline
             )
-        posted = self.dates.get(event.day)
+        posted = self.dates.get(day)
         if posted is None:
-            posted = self.dates[event.day] = market.posted_date(event.day)
-        transaction, order_id, adjustment_id, sku, quantity = event.printed()
-        for amount_type, description, amount in event.amounts():
+            posted = self.dates[day] = market.posted_date(day)
+        for amount_type, description, amount in amounts:
             self.stream.write(
                 self.template.format(
-                    event.settlement_id, transaction, order_id, adjustment_id, market.site,
+                    settlement_id, transaction, order_id, adjustment_id, market.site,
                     amount_type, description, market.amount(amount), "AFN", posted, sku,
                     "" if quantity is None else quantity,
                 )
             )  # fmt: skip
-        event.file, event.line = self.name, self.line
-        self.line += len(event.amounts())
+        self.line += len(amounts)
+
+    def write_sale(self, sale: Sale, market: Market) -> None:
+        """A sale's ledger row (`Shipments`), through a format string made once per product."""
+        template = self.sales.get(sale.product.fnsku)
+        if template is None:
+            template = self.sales[sale.product.fnsku] = self._sale_template(sale.product, market)
+        day = self.dates.get(sale.day)
+        if day is None:
+            day = self.dates[sale.day] = f"{sale.day:%m/%d/%Y}"
+        self.stream.write(template.format(day, -sale.quantity, market.date_and_time(sale.day)))
+        self.line += 1
+
+    def _sale_template(self, product: Product, market: Market) -> str:
+        fixed = {
+            "fnsku": product.fnsku, "asin": product.asin, "msku": product.sku,
+            "title": product.title, "event_type": "Shipments",
+            "fulfillment_center": product.fulfillment_center, "disposition": "SELLABLE",
+            "country": market.code,
+        }  # fmt: skip
+        varying = {"date": "{0}", "quantity": "{1}", "date_and_time": "{2}"}
+        parts = [
+            varying.get(name) or fixed.get(name, "").replace("{", "{{").replace("}", "}}")
+            for name, _ in self.formats
+        ]
+        return "\t".join(parts) + self.newline
 
     def write(self, row: Row) -> None:
         values = row.values
@@ -148,18 +192,47 @@ class ReportWriter:
             self.sinks[report] = self._open(out / name, report, quirk if quirks else "")
 
     def add(self, account: Account) -> None:
-        for row in _by_date(account, "ledger_detail"):
-            self._ledger(row)
+        rows = _by_date(account, "ledger_detail")
+        sales = sorted(account.sales, key=lambda sale: sale.day)
+        ledger: Iterable[tuple[dt.date, int, int, Row | Sale]] = heapq.merge(
+            ((r.values["date"], 0, i, r) for i, r in enumerate(rows)),  # type: ignore[misc]
+            ((sale.day, 1, i, sale) for i, sale in enumerate(sales)),
+        )
+        for _, _, _, item in ledger:
+            for sink in self._ledger_sinks(item):
+                if isinstance(item, Row):
+                    sink.write(item)
+                else:
+                    sink.write_sale(item, self.market)
         for _, report, _ in FILES:
             sink = self.sinks[report]
             for row in _by_date(account, report):
                 sink.write(row)
-        for event in account.settled():
-            settlement = event.settlement_id
-            self.totals[settlement] += sum(amount for _, _, amount in event.amounts())
+        self._settle(account, sales)
+
+    def _settle(self, account: Account, sales: list[Sale]) -> None:
+        """Settlement lines: orders and refunds that are evidence, and the other sales."""
+        start, periods = self.config.start, self.periods
+        plain: list[tuple[dt.date, int, int, Settled | Sale, str]] = []
+        for sale in sales:
+            index = (sale.day - start).days // SETTLEMENT_DAYS
+            if sale.order is None and index < len(periods):
+                plain.append((sale.day, 1, len(plain), sale, periods[index][0]))
+        settled: list[tuple[dt.date, int, int, Settled | Sale, str]] = [
+            (e.day, 0, i, e, e.settlement_id) for i, e in enumerate(account.settled())
+        ]
+        for _, _, _, item, settlement in heapq.merge(settled, plain):
             if settlement not in self.bodies:
                 self.bodies[settlement] = self._body(settlement)
-            self.bodies[settlement].write_settled(event, self.market)
+            body = self.bodies[settlement]
+            if isinstance(item, Sale):
+                amounts = sale_amounts(item.product, item.quantity)
+                body.write_lines(self.market, settlement, "Order", item.order_id, "",
+                                 item.product.sku, item.quantity, item.day, amounts)  # fmt: skip
+            else:
+                amounts = item.amounts()
+                body.write_settled(item, self.market)
+            self.totals[settlement] += sum(amount for _, _, amount in amounts)
 
     def _body(self, settlement: str) -> Sink:
         """Where a settlement's lines go until `close()` puts the summary row before them."""
@@ -211,18 +284,18 @@ class ReportWriter:
 
     # -- the ledger ------------------------------------------------------------------------------
 
-    def _ledger(self, row: Row) -> None:
+    def _ledger_sinks(self, item: Row | Sale) -> list[Sink]:
+        """The ledger files a row goes to, in writing order."""
         if not self.quirks:
-            self._single().write(row)
-            return
-        day: dt.date = row.values["date"]  # type: ignore[assignment]
+            return [self._single()]
+        day: dt.date = item.values["date"] if isinstance(item, Row) else item.day  # type: ignore[assignment]
         month = dt.date(day.year, day.month, 1)
         earlier = (month - dt.timedelta(days=1)).replace(day=1)
         # Monthly downloads overlap by a few days: the first days of a month are in the previous
         # month's file too. The later file (imported later) is the one whose line is evidence.
         if day.day <= OVERLAP_DAYS and earlier >= self._month_of(self.config.start):
-            self._month(earlier).write(row)
-        self._month(month).write(row)
+            return [self._month(earlier), self._month(month)]
+        return [self._month(month)]
 
     def _single(self) -> Sink:
         if "single" not in self.sinks:

@@ -30,6 +30,10 @@ class Market:
             return f"{day:%d.%m.%Y} {time} UTC"
         return f"{day:%Y-%m-%d} {time} UTC"
 
+    def date_and_time(self, day: dt.date) -> str:
+        """The ledger's `Date and Time`: always the day's start in local time."""
+        return f"{day:%Y-%m-%d}T{self.midnight}"
+
     def posted_date(self, day: dt.date) -> str:
         return f"{day:%d.%m.%Y}" if self.day_first else f"{day:%Y-%m-%d}"
 

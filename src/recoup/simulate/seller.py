@@ -29,6 +29,7 @@ from recoup.simulate.events import (
     Reimbursement,
     RemovalOrder,
     Row,
+    Sale,
     Values,
 )
 from recoup.simulate.markets import MARKETS, Market
@@ -65,6 +66,19 @@ class Account:
     returns: list[CustomerReturn] = field(default_factory=list)
     removals: list[RemovalOrder] = field(default_factory=list)
     shipments: list[InboundShipment] = field(default_factory=list)
+    sales: list[Sale] = field(default_factory=list)
+
+    def settled_sales(self) -> list[Sale]:
+        """Sales printed in the seller's settlements (those closed by the as-of date)."""
+        periods = downloads.settlement_periods(self.config)
+        last = periods[-1][2] if periods else dt.date.min
+        return [sale for sale in self.sales if sale.day <= last]
+
+    def printed_rows(self) -> int:
+        """How many report rows this account's events print (settlement summaries aside)."""
+        rows = sum(len(r) for r in self.rows.values()) + len(self.sales)
+        settled_orders = sum(1 for sale in self.settled_sales() if sale.order is None)
+        return rows + 3 * settled_orders + sum(len(e.amounts()) for e in self.settled())
 
     def settled(self) -> list[Order | Refund]:
         """Orders and refunds in the seller's settlements, in the order they are printed."""
@@ -115,7 +129,8 @@ class Seller:
         return f"{self.rng.randrange(10**n):0{n}d}"
 
     def order_id(self) -> str:
-        return f"{self.account.market.order_prefix}-{self.digits(7)}-{self.digits(7)}"
+        number = self.digits(14)
+        return f"{self.account.market.order_prefix}-{number[:7]}-{number[7:]}"
 
     def reference_id(self) -> str:
         return f"2007{self.digits(10)}"
@@ -203,7 +218,7 @@ class Seller:
             disposition=disposition,
             reason=reason,
             country=self.account.market.code,
-            date_and_time=f"{day:%Y-%m-%d}T{self.account.market.midnight}",
+            date_and_time=self.account.market.date_and_time(day),
         )
 
     def reimburse(
