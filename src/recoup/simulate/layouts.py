@@ -251,11 +251,13 @@ class ReportWriter:
 
     def append_part(self, name: str, path: Path, lines: int) -> int:
         """Append a part's file to the file called `name`; return how many lines that file had
-        before (the part's line numbers shift by as much)."""
+        before (the part's line numbers shift by as much). Parts are in the file's encoding
+        (without a BOM), so their bytes are appended as they are."""
         sink = self._sink_named(name)
         before = sink.line - 1
-        with path.open(encoding="utf-8", newline="") as part:
-            shutil.copyfileobj(part, sink.stream)
+        sink.stream.flush()
+        with path.open("rb") as part:
+            shutil.copyfileobj(part, sink.stream.buffer, 4 * 1024 * 1024)  # type: ignore[attr-defined]
         sink.line += lines
         return before
 
@@ -342,10 +344,10 @@ class ReportWriter:
 
     def _open(self, path: Path, report: str, quirk: str) -> Sink:
         encoding = {"cp1252 and shuffled": "cp1252", "BOM": "utf-8-sig"}.get(quirk, "utf-8")
-        # Parts are plain UTF-8 without headers: the main writer's file has the header, the BOM
-        # and the encoding, and its lines continue the count.
+        # Parts have no header and no BOM: the main writer's file has them, and its lines
+        # continue the count.
         if self.part:
-            stream = path.open("w", encoding="utf-8", newline="")
+            stream = path.open("w", encoding=encoding.replace("-sig", ""), newline="")
             sink = self._sink(path, stream, report, quirk, header=False)
             sink.line = 1
             return sink
