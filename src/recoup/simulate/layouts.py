@@ -75,6 +75,7 @@ class Sink:
     name: str = ""  # the file rows cite (settlement bodies cite the file they will be part of)
     template: str = ""  # for settlement lines
     sales: dict[str, str] = field(default_factory=dict)  # a ledger template per product
+    stamps: dict[dt.date, tuple[str, str]] = field(default_factory=dict)  # Date, Date and Time
     fast: str = ""  # a format string printing a whole row (the ledger: most rows of an account)
     dates: dict[dt.date, str] = field(default_factory=dict)
 
@@ -134,10 +135,13 @@ class Sink:
         template = self.sales.get(sale.product.fnsku)
         if template is None:
             template = self.sales[sale.product.fnsku] = self._sale_template(sale.product, market)
-        day = self.dates.get(sale.day)
-        if day is None:
-            day = self.dates[sale.day] = f"{sale.day:%m/%d/%Y}"
-        self.stream.write(template.format(day, -sale.quantity, market.date_and_time(sale.day)))
+        printed = self.dates.get(sale.day)
+        if printed is None:
+            printed = self.dates[sale.day] = (
+                f"{sale.day:%m/%d/%Y}\0{market.date_and_time(sale.day)}"
+            )
+        day, stamp = printed.split("\0")
+        self.stream.write(template.format(day, -sale.quantity, stamp))
         self.line += 1
 
     def _sale_template(self, product: Product, market: Market) -> str:
