@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -78,7 +77,7 @@ def simulate(
             _here(config, batch, writer, done, keep_events) for batch in batches
         )
     else:
-        parts = _in_workers(config, batches, out / "reports" / ".parts", quirks, workers)
+        parts = _in_workers(config, batches, quirks, workers)
     for number, part in enumerate(parts, start=1):
         if part.files:
             _join(writer, part)
@@ -100,7 +99,7 @@ class Part:
     findings: list[dict[str, object]]
     ledger_rows: int
     rows: int
-    files: dict[str, tuple[Path, int]] = field(default_factory=dict)
+    files: dict[str, tuple[bytes, int]] = field(default_factory=dict)
     totals: dict[str, Decimal] = field(default_factory=dict)
 
 
@@ -123,10 +122,9 @@ def _here(
     return _counted(account, expected_findings(account))
 
 
-def _worker(config: SimConfig, products: list[Product], folder: Path, quirks: bool) -> Part:
+def _worker(config: SimConfig, products: list[Product], quirks: bool) -> Part:
     account = Seller(config, products).run()
-    folder.mkdir(parents=True, exist_ok=True)
-    writer = ReportWriter(config, folder, quirks=quirks, part=True)
+    writer = ReportWriter(config, Path("part"), quirks=quirks, part=True)
     writer.add(account)
     part = _counted(account, expected_findings(account))
     part.files, part.totals = writer.finish_part()
@@ -134,26 +132,24 @@ def _worker(config: SimConfig, products: list[Product], folder: Path, quirks: bo
 
 
 def _in_workers(
-    config: SimConfig, batches: list[list[Product]], folder: Path, quirks: bool, workers: int
+    config: SimConfig, batches: list[list[Product]], quirks: bool, workers: int
 ) -> Iterator[Part]:
     """Each batch's part, in order; only a few in flight, so memory and disk stay bounded."""
     with ProcessPoolExecutor(workers) as pool:
         waiting: deque[Future[Part]] = deque()
-        for number, batch in enumerate(batches):
-            waiting.append(pool.submit(_worker, config, batch, folder / f"{number:06d}", quirks))
+        for batch in batches:
+            waiting.append(pool.submit(_worker, config, batch, quirks))
             if len(waiting) > workers:
                 yield waiting.popleft().result()
         while waiting:
             yield waiting.popleft().result()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _join(writer: ReportWriter, part: Part) -> None:
     """Append a worker's part of each file; its evidence lines move down by as much."""
     offsets = {}
-    for name, (path, lines) in part.files.items():
-        offsets[name] = writer.append_part(name, path, lines)
-        path.unlink()
+    for name, (text, lines) in part.files.items():
+        offsets[name] = writer.append_part(name, text, lines)
     for finding in part.findings:
         for cited in finding["evidence"]:  # type: ignore[attr-defined]
             cited["line"] += offsets[cited["file"]]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import heapq
+import io
 import random
 import shutil
 from collections.abc import Callable, Iterable
@@ -184,8 +185,8 @@ class ReportWriter:
         self.config, self.out, self.quirks, self.part = config, out, quirks, part
         self.market = MARKETS[config.marketplace]
         self.rng = random.Random(config.seed)
-        out.mkdir(parents=True, exist_ok=True)
-        if not part:
+        if not part:  # a part is written in memory
+            out.mkdir(parents=True, exist_ok=True)
             _clear_previous(out)
         self.sinks: dict[str, Sink] = {}
         self.months: dict[dt.date, Sink] = {}
@@ -246,22 +247,25 @@ class ReportWriter:
             body.line, body.name = 3, name  # after the header and the summary row
         return body
 
-    def finish_part(self) -> tuple[dict[str, tuple[Path, int]], dict[str, Decimal]]:
-        """Close a part: its files by final name with their line counts, and settlement totals."""
+    def finish_part(self) -> tuple[dict[str, tuple[bytes, int]], dict[str, Decimal]]:
+        """A part's text of each file (by final name) with its line count, and the settlement
+        totals. Parts live in memory: the main writer writes every byte to disk once."""
         sinks = [*self.months.values(), *self.sinks.values(), *self.bodies.values()]
+        texts = {}
         for sink in sinks:
+            sink.stream.flush()
+            texts[sink.path.name] = (sink.stream.buffer.getvalue(), sink.line - 1)  # type: ignore[attr-defined]
             sink.stream.close()
-        return {s.path.name: (s.path, s.line - 1) for s in sinks}, self.totals
+        return texts, self.totals
 
-    def append_part(self, name: str, path: Path, lines: int) -> int:
-        """Append a part's file to the file called `name`; return how many lines that file had
+    def append_part(self, name: str, text: bytes, lines: int) -> int:
+        """Append a part's text to the file called `name`; return how many lines that file had
         before (the part's line numbers shift by as much). Parts are in the file's encoding
         (without a BOM), so their bytes are appended as they are."""
         sink = self._sink_named(name)
         before = sink.line - 1
         sink.stream.flush()
-        with path.open("rb") as part:
-            shutil.copyfileobj(part, sink.stream.buffer, 4 * 1024 * 1024)  # type: ignore[attr-defined]
+        sink.stream.buffer.write(text)  # type: ignore[attr-defined]
         sink.line += lines
         return before
 
@@ -351,8 +355,10 @@ class ReportWriter:
         # Parts have no header and no BOM: the main writer's file has them, and its lines
         # continue the count.
         if self.part:
-            stream = path.open("w", encoding=encoding.replace("-sig", ""), newline="")
-            sink = self._sink(path, stream, report, quirk, header=False)
+            memory: IO[str] = io.TextIOWrapper(
+                io.BytesIO(), encoding=encoding.replace("-sig", ""), newline=""
+            )
+            sink = self._sink(path, memory, report, quirk, header=False)
             sink.line = 1
             return sink
         header = not path.name.endswith(".body")
@@ -392,7 +398,6 @@ def _clear_previous(out: Path) -> None:
     for pattern in [*ours, ".settlement-*.body"]:
         for path in out.glob(pattern):
             path.unlink()
-    shutil.rmtree(out / ".parts", ignore_errors=True)
 
 
 def _by_date(account: Account, report: str) -> list[Row]:
