@@ -77,8 +77,9 @@ class Account:
     def printed_rows(self) -> int:
         """How many report rows this account's events print (settlement summaries aside)."""
         rows = sum(len(r) for r in self.rows.values()) + len(self.sales)
-        settled_orders = sum(1 for sale in self.settled_sales() if sale.order is None)
-        return rows + 3 * settled_orders + sum(len(e.amounts()) for e in self.settled())
+        # Sales without an Order print three settlement lines each; orders and refunds say.
+        plain = sum(1 for sale in self.settled_sales() if sale.order is None)
+        return rows + 3 * plain + sum(len(e.amounts()) for e in self.settled())
 
     def settled(self) -> list[Order | Refund]:
         """Orders and refunds in the seller's settlements, in the order they are printed."""
