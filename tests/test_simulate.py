@@ -17,7 +17,7 @@ import pytest
 
 from recoup.ingest import import_paths
 from recoup.simulate import SimConfig, Simulated, simulate
-from recoup.simulate.downloads import SETTLEMENT_DAYS, settlement_periods
+from recoup.simulate.downloads import settlement_of, settlement_periods
 from recoup.simulate.seller import Seller
 from recoup.workspace import Workspace
 from tests.conftest import count
@@ -106,8 +106,7 @@ def test_every_report_row_was_written_once_and_traces_to_an_event(small: Simulat
     periods = settlement_periods(small.config)
     for sale in small.account.settled_sales():
         if sale.order is None:  # printed without evidence; its settlement is found by date
-            index = (sale.day - small.config.start).days // SETTLEMENT_DAYS
-            written[f"settlement-{periods[index][0]}.txt"] += 3
+            written[f"settlement-{settlement_of(small.config, periods, sale.day)}.txt"] += 3
     for name, count_ in lines.items():
         if name.startswith("settlement-"):
             assert written[name] == count_ - 1  # the summary row

@@ -136,18 +136,17 @@ def _valued(
 
 def expected_findings(account: Account) -> list[dict[str, object]]:
     found: list[Finding] = []
-    leftovers = _warehouse(account, found)
-    used_by_returns = _return_not_received(account, found)
-    _return_damaged(account, found, used_by_returns, leftovers)
+    explained = _explained_reversals(account)
+    units = _refund_units(account)
+    leftovers = _warehouse(account, found, explained)
+    used_by_returns = _return_not_received(account, found, units)
+    _return_damaged(account, found, units, used_by_returns, leftovers)
     _inbound(account, found)
     _removals(account, found)
     _underpaid(account, found)
-    _reversals(account, found)
+    _reversals(account, found, explained)
     _refund_overcharge(account, found)
-    records = [f.record(account) for f in found]
-    return sorted(
-        records, key=lambda r: (str(r["kind"]), str(r["event_date"]), str(r["finding_id"]))
-    )
+    return [f.record(account) for f in found]  # `simulate` sorts the whole account's
 
 
 # -- warehouse kinds ---------------------------------------------------------------------------
@@ -199,7 +198,7 @@ def _explained_reversals(account: Account) -> dict[str, int]:
 Leftovers = dict[str, list[tuple[dt.date, int, str]]]
 
 
-def _warehouse(account: Account, found: list[Finding]) -> Leftovers:
+def _warehouse(account: Account, found: list[Finding], explained: dict[str, int]) -> Leftovers:
     """Lost, damaged and disposed units; returns the warehouse reimbursement units left over per
     FNSKU (they go on to the return kinds' FIFO, principle 6)."""
     as_of = account.config.as_of
@@ -226,7 +225,6 @@ def _warehouse(account: Account, found: list[Finding]) -> Leftovers:
                 )
             )
     # Reimbursement units by FIFO over abs(Quantity) of the warehouse rows (principle 6).
-    explained = _explained_reversals(account)
     reversed_of: dict[str, int] = defaultdict(int)
     for r in account.reimbursements:
         if r.reason == "Reimbursement_Reversal":
@@ -324,9 +322,10 @@ def _order_reimbursements(account: Account, reasons: set[str]) -> dict[str, list
     return by_order
 
 
-def _return_not_received(account: Account, found: list[Finding]) -> dict[str, int]:
+def _return_not_received(
+    account: Account, found: list[Finding], units: dict[str, tuple[int, Decimal]]
+) -> dict[str, int]:
     """Returns the reimbursement units each order used here (not available to damaged returns)."""
-    units = _refund_units(account)
     returned: dict[str, int] = defaultdict(int)
     for back in account.returns:
         returned[back.order.order_id] += back.quantity
@@ -363,10 +362,10 @@ def _return_not_received(account: Account, found: list[Finding]) -> dict[str, in
 def _return_damaged(
     account: Account,
     found: list[Finding],
+    units: dict[str, tuple[int, Decimal]],
     used: dict[str, int],
     leftovers: Leftovers,
 ) -> None:
-    units = _refund_units(account)
     refunds: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
     for refund in account.refunds:
         if refund.settled:
@@ -532,8 +531,7 @@ def _underpaid(account: Account, found: list[Finding]) -> None:
             )
 
 
-def _reversals(account: Account, found: list[Finding]) -> None:
-    explained = _explained_reversals(account)
+def _reversals(account: Account, found: list[Finding], explained: dict[str, int]) -> None:
     for r in account.reimbursements:
         if r.reason != "Reimbursement_Reversal":
             continue

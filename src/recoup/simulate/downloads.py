@@ -121,18 +121,15 @@ def settlement_periods(config: SimConfig) -> list[tuple[str, dt.date, dt.date]]:
     return periods
 
 
+def settlement_of(
+    config: SimConfig, periods: list[tuple[str, dt.date, dt.date]], day: dt.date
+) -> str:
+    """The id of the settlement that prints `day`'s events ("" when it has not closed yet)."""
+    index = (day - config.start).days // SETTLEMENT_DAYS
+    return periods[index][0] if index < len(periods) else ""
+
+
 def _settlements(account: Account) -> None:
     periods = settlement_periods(account.config)
-    if not periods:
-        return
-    last_day = periods[-1][2]
-
-    start = account.config.start
-
-    def settlement_of(day: dt.date) -> str:
-        index = (day - start).days // SETTLEMENT_DAYS
-        return periods[index][0]
-
     for event in [*account.orders, *account.refunds]:
-        if event.day <= last_day:
-            event.settlement_id = settlement_of(event.day)
+        event.settlement_id = settlement_of(account.config, periods, event.day)

@@ -131,11 +131,18 @@ class Order(Settled):
     day: dt.date
     product: Product
     quantity: int
-    principal: Decimal
-    commission: Decimal  # positive: what Amazon charged
     settlement_id: str = ""
     file: str = ""
     line: int = 0
+
+    @property
+    def principal(self) -> Decimal:
+        return self.amounts()[0][2]
+
+    @property
+    def commission(self) -> Decimal:
+        """Positive: what Amazon charged."""
+        return -self.amounts()[1][2]
 
     def printed(self) -> tuple[str, str, str, str, int | None]:
         return "Order", self.order_id, "", self.product.sku, self.quantity

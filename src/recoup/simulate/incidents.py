@@ -25,7 +25,6 @@ from recoup.simulate.events import (
     Reimbursement,
     RemovalOrder,
     Sale,
-    sale_amounts,
 )
 
 if TYPE_CHECKING:
@@ -69,8 +68,7 @@ def sell(s: Seller, day: dt.date, product: Product) -> None:
     order_id = s.order_id()
     order = None
     if s.rng.random() < 0.07:
-        (_, _, principal), (_, _, commission), _ = sale_amounts(product, quantity)
-        order = Order(order_id, day, product, quantity, principal, -commission)
+        order = Order(order_id, day, product, quantity)
         s.account.orders.append(order)
         _refund_later(s, order)
     s.account.sales.append(Sale(day, order_id, quantity, product, order))

@@ -27,7 +27,7 @@ from typing import IO, Any
 from recoup.reports import REPORT_TYPES
 from recoup.reports.base import Column
 from recoup.simulate.catalog import Product
-from recoup.simulate.downloads import SETTLEMENT_DAYS, settlement_periods
+from recoup.simulate.downloads import settlement_of, settlement_periods
 from recoup.simulate.events import Row, Sale, Settled, Values, sale_amounts
 from recoup.simulate.markets import MARKETS, Market
 from recoup.simulate.seller import Account, SimConfig
@@ -217,12 +217,11 @@ class ReportWriter:
 
     def _settle(self, account: Account, sales: list[Sale]) -> None:
         """Settlement lines: orders and refunds that are evidence, and the other sales."""
-        start, periods = self.config.start, self.periods
         plain: list[tuple[dt.date, int, int, Settled | Sale, str]] = []
         for sale in sales:
-            index = (sale.day - start).days // SETTLEMENT_DAYS
-            if sale.order is None and index < len(periods):
-                plain.append((sale.day, 1, len(plain), sale, periods[index][0]))
+            settlement = settlement_of(self.config, self.periods, sale.day)
+            if sale.order is None and settlement:
+                plain.append((sale.day, 1, len(plain), sale, settlement))
         settled: list[tuple[dt.date, int, int, Settled | Sale, str]] = [
             (e.day, 0, i, e, e.settlement_id) for i, e in enumerate(account.settled())
         ]

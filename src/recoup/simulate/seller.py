@@ -71,8 +71,7 @@ class Account:
     def settled_sales(self) -> list[Sale]:
         """Sales printed in the seller's settlements (those closed by the as-of date)."""
         periods = downloads.settlement_periods(self.config)
-        last = periods[-1][2] if periods else dt.date.min
-        return [sale for sale in self.sales if sale.day <= last]
+        return [s for s in self.sales if downloads.settlement_of(self.config, periods, s.day)]
 
     def printed_rows(self) -> int:
         """How many report rows this account's events print (settlement summaries aside)."""
