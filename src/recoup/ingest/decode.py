@@ -199,10 +199,13 @@ def transcribe(
         while True:
             chunk = source.read(CHUNK_BYTES)
             text = decoder.decode(chunk, final=not chunk)
-            while to_skip and text:
+            while to_skip and text:  # a line cut by the chunk's end goes on being skipped
                 cut = text.find("\n")
-                text = "" if cut < 0 else text[cut + 1 :]
-                to_skip -= 0 if cut < 0 else 1
+                if cut < 0:
+                    text = ""
+                    break
+                text = text[cut + 1 :]
+                to_skip -= 1
             if text:
                 if sink is not None:
                     sink.write(text.encode("utf-8"))

@@ -95,7 +95,8 @@ class FileLoader:
         values = self._values(style)
         self.on_phase("checking every value")
         self._reject_unreadable(values)
-        self._define_rows(values, self._fallback_marketplace(values))
+        kept = self._kept()
+        self._define_rows(values, kept, self._fallback_marketplace(values, kept))
         self.on_phase("storing the rows")
         self._insert()
         warnings = self._check()
@@ -291,7 +292,7 @@ class FileLoader:
         self.con.execute(f"DROP TABLE {bad}")
 
     def _kept(self) -> str:
-        """The staged rows that were not rejected."""
+        """The staged rows that were not rejected (a table name or a subquery)."""
         rejected = self.con.execute(
             "SELECT count(*) FROM rejects WHERE file_id = ?", [self.file_id]
         ).fetchone()
@@ -304,7 +305,7 @@ class FileLoader:
 
     # -- marketplace -------------------------------------------------------------------------
 
-    def _fallback_marketplace(self, values: dict[str, str]) -> str | None:
+    def _fallback_marketplace(self, values: dict[str, str], kept: str) -> str | None:
         """For rows that do not name one: the file's usual marketplace, else --marketplace.
 
         A FileProblem when some rows name none and neither settles it.
@@ -313,13 +314,13 @@ class FileLoader:
             named: list[tuple[str | None, int, int]] = []
             if self.marketplace is None:
                 first = self.con.execute(
-                    f"SELECT NULL, count(*), min(line_no) FROM {self._kept()}"
+                    f"SELECT NULL, count(*), min(line_no) FROM {kept}"
                 ).fetchall()
                 named = [(None, int(first[0][1]), first[0][2])] if first[0][1] else []
         else:
             named = self.con.execute(
                 f"SELECT m, count(*), min(line_no) FROM "
-                f"(SELECT {values['marketplace']} AS m, line_no FROM {self._kept()}) GROUP BY m"
+                f"(SELECT {values['marketplace']} AS m, line_no FROM {kept}) GROUP BY m"
             ).fetchall()
         known = sorted((-n, m) for m, n, _ in named if m is not None)
         fallback = known[0][1] if known else self.marketplace
@@ -333,7 +334,7 @@ class FileLoader:
             )
         return fallback
 
-    def _define_rows(self, values: dict[str, str], fallback: str | None) -> None:
+    def _define_rows(self, values: dict[str, str], kept: str, fallback: str | None) -> None:
         """The typed rows, as a view over the stage (a table for reports reshaped on insert,
         which read them several times)."""
         market = values["marketplace"]
@@ -348,7 +349,7 @@ class FileLoader:
         ]
         kind = "VIEW" if self.report.shape is None else "TABLE"
         self.con.execute(
-            f"CREATE TEMP {kind} {self.rows} AS SELECT {', '.join(selects)} FROM {self._kept()}"
+            f"CREATE TEMP {kind} {self.rows} AS SELECT {', '.join(selects)} FROM {kept}"
         )
 
     # -- merge -------------------------------------------------------------------------------
