@@ -241,7 +241,8 @@ class ReportWriter:
     def _body(self, settlement: str) -> Sink:
         """Where a settlement's lines go until `close()` puts the summary row before them."""
         name = f"settlement-{settlement}.txt"
-        body = self._open(self.out / (name if self.part else f".{name}.body"), "settlement_v2", "")
+        path = self.out / (name if self.part else f".{name}.body")
+        body = self._open(path, "settlement_v2", "", header=False)
         if not self.part:
             body.line, body.name = 3, name  # after the header and the summary row
         return body
@@ -349,7 +350,7 @@ class ReportWriter:
 
     # -- files -------------------------------------------------------------------------------------
 
-    def _open(self, path: Path, report: str, quirk: str) -> Sink:
+    def _open(self, path: Path, report: str, quirk: str, *, header: bool = True) -> Sink:
         encoding = {"cp1252 and shuffled": "cp1252", "BOM": "utf-8-sig"}.get(quirk, "utf-8")
         # Parts have no header and no BOM: the main writer's file has them, and its lines
         # continue the count.
@@ -360,7 +361,6 @@ class ReportWriter:
             sink = self._sink(path, memory, report, quirk, header=False)
             sink.line = 1
             return sink
-        header = not path.name.endswith(".body")
         stream = path.open("w", encoding=encoding, newline="")
         return self._sink(path, stream, report, quirk, header=header)
 
