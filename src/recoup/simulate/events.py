@@ -26,7 +26,7 @@ class Values(dict[str, object]):
 @dataclass(eq=False)
 class Row:
     report: str  # a report type name, e.g. "ledger_detail"
-    values: dict[str, object]
+    values: Values
     file: str = ""
     line: int = 0
 

@@ -161,7 +161,7 @@ class Sink:
 
     def write(self, row: Row) -> None:
         values = row.values
-        if self.fast and isinstance(values, Values):
+        if self.fast:
             self.stream.write(self.fast.format_map(values))
         else:
             text = [
@@ -331,14 +331,16 @@ class ReportWriter:
             sink.write(
                 Row(
                     "settlement_v2",
-                    {
-                        "settlement_id": settlement,
-                        "settlement_start_date": start,
-                        "settlement_end_date": end + dt.timedelta(days=1),
-                        "deposit_date": end + dt.timedelta(days=3),
-                        "total_amount": self.totals[settlement],
-                        "currency": self.market.currency,
-                    },
+                    Values(
+                        {
+                            "settlement_id": settlement,
+                            "settlement_start_date": start,
+                            "settlement_end_date": end + dt.timedelta(days=1),
+                            "deposit_date": end + dt.timedelta(days=3),
+                            "total_amount": self.totals[settlement],
+                            "currency": self.market.currency,
+                        }
+                    ),
                 )
             )
             body = self.bodies.pop(settlement, None)
