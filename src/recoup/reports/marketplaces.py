@@ -51,6 +51,11 @@ CURRENCIES: dict[str, str] = {
 
 COUNTRY_ALIASES = {"GB": "UK"}
 
+EURO = ("DE", "FR", "IT", "ES", "NL", "BE", "IE")
+CURRENCY_OF: dict[str, str] = {code: cur for cur, code in CURRENCIES.items()} | dict.fromkeys(
+    EURO, "EUR"
+)
+
 
 def normalise_marketplace(value: str) -> str | None:
     """`US`, `Amazon.com`, `www.amazon.co.uk`, `Non-Amazon CA` -> a code; None if unknown."""

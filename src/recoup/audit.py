@@ -1,0 +1,235 @@
+"""Run every rule for one account and as-of date, turn their rows into findings, store them.
+
+The rules (Ibis, on DuckDB or Spark) return contribution rows; this module sums them into
+findings (one per kind, FNSKU, clock date and id), values them in Decimal (principles 2 and 10),
+dates their windows from the policy, and gives each a stable id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from recoup.engines import Engine
+from recoup.money import cents
+from recoup.policy import Policy
+from recoup.reports.marketplaces import CURRENCY_OF
+from recoup.rules import RULES, Rule
+from recoup.rules.context import Context
+from recoup.rules.valuation import valued
+
+COLUMNS = (
+    "finding_id", "kind", "marketplace", "fnsku", "msku", "asin", "fulfillment_center",
+    "reference_id", "order_id", "shipment_id", "removal_order_id", "reimbursement_id",
+    "event_date", "quantity", "unit_value", "amount", "currency", "value_basis",
+    "window_opens", "window_closes", "state", "evidence",
+)  # fmt: skip
+IDS = ("reference_id", "order_id", "shipment_id", "removal_order_id", "reimbursement_id")
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class AuditOptions:
+    claim_unsellable_damage: bool = False
+    automatic_disposal: bool = False
+    underpaid_tolerance: str = "0.05"
+
+
+@dataclass
+class Audit:
+    account: str
+    as_of: dt.date
+    engine: str
+    findings: list[dict[str, Any]]
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def _half(a: Decimal, b: Decimal) -> Decimal:
+    return (a + b) / 2
+
+
+def _principle_10(row: dict[str, Any]) -> tuple[Decimal, str]:
+    """Sourcing cost, else reimbursement history, else sale price, else unknown."""
+    if row["cost"] is not None:
+        return Decimal(row["cost"]), "sourcing_cost"
+    if row["lo_paid"] is not None:
+        return cents(_half(row["lo_paid"], row["hi_paid"])), "reimbursement_history"
+    return _sale_price(row)
+
+
+def _sale_price(row: dict[str, Any]) -> tuple[Decimal, str]:
+    if row["lo_p"] is not None and row["lo_q"] and row["hi_q"]:
+        lo = Decimal(row["lo_p"]) / row["lo_q"]
+        hi = Decimal(row["hi_p"]) / row["hi_q"]
+        return cents(_half(lo, hi)), "sale_price"
+    return ZERO, "unknown"
+
+
+def value(row: dict[str, Any]) -> tuple[Decimal, Decimal, str]:
+    """(unit value, amount, basis) of one contribution row."""
+    basis, qty, money, units = row["value_basis"], row["quantity"], row["money"], row["money_units"]
+    if basis is None:
+        unit, basis = _principle_10(row)
+        return unit, cents(unit * qty), basis
+    if basis == "sale_price":
+        unit, basis = _sale_price(row)
+        return unit, cents(unit * qty), basis
+    if basis == "unsellable":
+        return ZERO, ZERO, basis
+    if basis == "fee_difference":
+        return money, money, basis
+    if basis == "refund_principal":
+        unit = cents(money / units)
+        return unit, unit * qty, basis
+    if basis == "reversal":
+        return cents(money / units), cents(money * qty / units), basis
+    # sourcing_cost gap per unit (reimbursement_underpaid)
+    return money, cents(money * qty), basis
+
+
+def finding_id(account: str, row: dict[str, Any]) -> str:
+    key = [account, row["kind"], row["marketplace"], row["raw_fnsku"] or row["msku"] or "",
+           *(row[i] or "" for i in IDS), row["event_date"].isoformat()]  # fmt: skip
+    return hashlib.sha256("|".join(key).encode()).hexdigest()[:16]
+
+
+def assemble(
+    account: str,
+    as_of: dt.date,
+    policy: Policy,
+    rows: Iterable[dict[str, Any]],
+    file_names: dict[int, str],
+) -> list[dict[str, Any]]:
+    """Sum contribution rows into findings (the export contract's columns)."""
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        fid = finding_id(account, row)
+        unit, amount, basis = value(row)
+        finding = found.get(fid)
+        if finding is None:
+            window = policy.window(row["kind"], row["marketplace"], row["event_date"])
+            finding = found[fid] = {
+                "finding_id": fid,
+                **{c: row[c] for c in ("kind", "marketplace", "fnsku", "msku", "asin",
+                                       "fulfillment_center", *IDS, "event_date")},
+                "quantity": 0,
+                "unit_value": unit,
+                "amount": ZERO,
+                "currency": CURRENCY_OF.get(row["marketplace"], ""),
+                "value_basis": basis,
+                "window_opens": window.opens,
+                "window_closes": window.closes,
+                "state": window.state(as_of),
+                "evidence": [],
+                "_units_seen": False,
+            }  # fmt: skip
+        if row["quantity"] and not finding["_units_seen"]:
+            finding["unit_value"], finding["value_basis"] = unit, basis
+            finding["_units_seen"] = True
+        finding["quantity"] += row["quantity"]
+        finding["amount"] += amount
+        for c in ("fnsku", "msku", "asin", "fulfillment_center"):
+            finding[c] = finding[c] or row[c]
+        finding["evidence"].append(
+            {"report": row["report"], "file": file_names.get(row["file_id"], str(row["file_id"])),
+             "line": row["line"]}
+        )  # fmt: skip
+    out = []
+    for finding in found.values():
+        del finding["_units_seen"]
+        if finding["value_basis"] == "fee_difference":
+            finding["unit_value"] = finding["amount"]
+        finding["evidence"] = sorted(
+            {(e["report"], e["file"], e["line"]): e for e in finding["evidence"]}.values(),
+            key=lambda e: (e["report"], e["file"], e["line"]),
+        )
+        out.append(finding)
+    out.sort(key=lambda f: (f["kind"], f["marketplace"], f["event_date"], f["finding_id"]))
+    return out
+
+
+def run(
+    engine: Engine,
+    account: str,
+    as_of: dt.date,
+    policy: Policy,
+    file_names: dict[int, str],
+    options: AuditOptions | None = None,
+    rules: tuple[Rule, ...] = RULES,
+    on_rule: Callable[[str, int, int], None] | None = None,
+) -> Audit:
+    options = options or AuditOptions()
+    available = engine.available(account)
+    ctx = Context(
+        source=engine.source,
+        account=account,
+        as_of=as_of,
+        policy=policy,
+        cache=engine.cache,
+        claim_unsellable_damage=options.claim_unsellable_damage,
+        automatic_disposal=options.automatic_disposal,
+        underpaid_tolerance=options.underpaid_tolerance,
+        available=available,
+    )
+    audit = Audit(account, as_of, engine.name, [])
+    rows: list[dict[str, Any]] = []
+    for number, rule in enumerate(rules):
+        if on_rule:
+            on_rule(rule.kind, number, len(rules))
+        missing = rule.missing(available)
+        if missing:
+            audit.skipped[rule.kind] = "no " + ", ".join(missing) + " imported"
+            continue
+        if rule.kind == "disposed_unauthorized" and options.automatic_disposal:
+            audit.skipped[rule.kind] = "automatic disposal is on (audit.automatic_disposal)"
+            continue
+        rows.extend(engine.rows(valued(ctx, rule.find(ctx))))
+    if on_rule:
+        on_rule("", len(rules), len(rules))
+    audit.findings = assemble(account, as_of, policy, rows, file_names)
+    return audit
+
+
+def closed_shipments(engine: Engine, account: str) -> list[tuple[str, str]]:
+    t = engine.source("inbound_shipments")
+    t = t.filter((t.account == account) & (t.shipment_status == "CLOSED"))
+    return [(r["marketplace"], r["shipment_id"]) for r in engine.rows(
+        t.select("marketplace", "shipment_id").distinct())]  # fmt: skip
+
+
+def store(con: Any, audit: Audit, closed: list[tuple[str, str]]) -> None:
+    """Replace the account's findings for this as-of date, in one transaction."""
+    con.begin()
+    try:
+        con.execute("DELETE FROM findings WHERE account = ? AND as_of = ?",
+                    [audit.account, audit.as_of])  # fmt: skip
+        con.execute("DELETE FROM audits WHERE account = ? AND as_of = ?",
+                    [audit.account, audit.as_of])  # fmt: skip
+        if audit.findings:
+            con.executemany(
+                f"INSERT INTO findings VALUES (?, ?, {', '.join('?' for _ in COLUMNS)})",
+                [
+                    [audit.account, audit.as_of]
+                    + [json.dumps(f[c]) if c == "evidence" else f[c] for c in COLUMNS]
+                    for f in audit.findings
+                ],
+            )
+        con.execute(
+            "INSERT INTO audits VALUES (?, ?, ?, now(), ?, ?)",
+            [audit.account, audit.as_of, audit.engine, len(audit.findings),
+             json.dumps(audit.skipped)],
+        )  # fmt: skip
+        if closed:
+            con.executemany(
+                "INSERT INTO shipments_seen_closed VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [[audit.account, m, s, audit.as_of] for m, s in closed],
+            )
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise

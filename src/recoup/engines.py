@@ -1,0 +1,102 @@
+"""Where the audit's rules run: the workspace's DuckDB file, or Spark over a Parquet lake.
+
+Both hand the rules the same canonical tables through Ibis; no rule knows which engine it is on.
+A lake is what `recoup export-lake` writes: one Parquet folder per canonical table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+# The canonical tables the rules read (views in the workspace, folders in a lake).
+AUDIT_TABLES = (
+    "ledger_detail",
+    "reimbursements",
+    "customer_returns",
+    "removal_orders",
+    "settlements",
+    "date_range_transactions",
+    "inbound_shipments",
+    "inbound_shipment_items",
+    "sourcing_costs",
+    "shipments_seen_closed",
+)
+
+
+@dataclass
+class Engine:
+    name: str
+    backend: Any
+    source: Callable[[str], ir.Table]
+    available: Callable[[str], frozenset[str]]  # account -> tables holding its rows
+
+    def cache(self, t: ir.Table) -> ir.Table:
+        return t.cache()
+
+    def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
+        return list(self.backend.to_pyarrow(expr).to_pylist())
+
+    def close(self) -> None:
+        pass
+
+
+def duckdb_engine(con: Any) -> Engine:
+    backend = ibis.duckdb.from_connection(con)
+
+    def available(account: str) -> frozenset[str]:
+        found = set()
+        for name in AUDIT_TABLES:
+            table = name if name == "shipments_seen_closed" else f"{name}_rows"
+            row = con.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE account = ? LIMIT 1)",
+                [account],
+            ).fetchone()
+            if row and row[0]:
+                found.add(name)
+        return frozenset(found)
+
+    return Engine("duckdb", backend, backend.table, available)
+
+
+def spark_engine(lake: Path, master: str | None = None) -> Engine:
+    """Spark (local mode unless `master` or SPARK_MASTER say otherwise) over a lake."""
+    from pyspark.sql import SparkSession  # optional: recoup[spark]
+
+    builder = SparkSession.builder.appName("recoup-audit")
+    if master:
+        builder = builder.master(master)
+    session = (
+        builder.config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    backend = ibis.pyspark.connect(session)
+    tables: dict[str, ir.Table] = {}
+
+    def source(name: str) -> ir.Table:
+        if name not in tables:
+            folder = lake / name
+            if not folder.exists():
+                raise FileNotFoundError(f"{folder}: not in the lake (run recoup export-lake)")
+            tables[name] = backend.read_parquet(str(folder / "*.parquet"), table_name=name)
+        return tables[name]
+
+    def available(account: str) -> frozenset[str]:
+        found = set()
+        for name in AUDIT_TABLES:
+            if (lake / name).exists():
+                t = source(name)
+                if backend.execute(t.filter(t.account == account).limit(1).count()) > 0:
+                    found.add(name)
+        return frozenset(found)
+
+    engine = Engine("spark", backend, source, available)
+    engine.close = session.stop  # type: ignore[method-assign]
+    return engine

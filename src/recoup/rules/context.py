@@ -1,0 +1,99 @@
+"""What a rule sees: the canonical tables of one account up to the as-of date, on one backend.
+
+Rules never touch a connection. They ask the context for tables (already limited to the account)
+and for the shared allocations of `recoup.rules.shared`, which are computed once per audit and
+cached on the backend, so every rule sees the same allocation of every reimbursement unit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from recoup.policy import Policy
+
+# Columns of the rows a rule returns ("contributions"); rows of one finding are summed.
+CONTRIBUTION = ibis.schema(
+    {
+        "kind": "string",
+        "marketplace": "string",
+        "fnsku": "string",
+        "msku": "string",
+        "asin": "string",
+        "fulfillment_center": "string",
+        "reference_id": "string",
+        "order_id": "string",
+        "shipment_id": "string",
+        "removal_order_id": "string",
+        "reimbursement_id": "string",
+        "event_date": "date",
+        "quantity": "int64",
+        "value_basis": "string",  # null: valued by principle 10 afterwards
+        "money": "decimal(18, 2)",  # the basis amount the kind's valuation starts from
+        "money_units": "int64",
+        "report": "string",
+        "file_id": "int64",
+        "line": "int64",
+    }
+)
+
+
+def contributions(t: ir.Table, **columns: Any) -> ir.Table:
+    """Project `t` to the contribution shape; columns not given are null."""
+    values = {}
+    for name, dtype in CONTRIBUTION.items():
+        value = columns.get(name)
+        if value is None:
+            value = ibis.null(dtype)
+        elif not isinstance(value, ir.Value):
+            value = ibis.literal(value, dtype)
+        values[name] = value.cast(dtype)
+    return t.select(**values)
+
+
+@dataclass
+class Context:
+    """One audit's inputs. `source(name)` returns a canonical table of the workspace (or lake)."""
+
+    source: Callable[[str], ir.Table]
+    account: str
+    as_of: dt.date
+    policy: Policy
+    cache: Callable[[ir.Table], ir.Table]
+    claim_unsellable_damage: bool = False
+    automatic_disposal: bool = False
+    underpaid_tolerance: str = "0.05"
+    available: frozenset[str] = frozenset()  # canonical tables holding rows of this account
+    _tables: dict[str, ir.Table] = field(default_factory=dict)
+    _shared: dict[str, Any] = field(default_factory=dict)
+
+    def table(self, name: str) -> ir.Table:
+        if name not in self._tables:
+            t = self.source(name)
+            self._tables[name] = t.filter(t.account == self.account)
+        return self._tables[name]
+
+    def shared(self, name: str, compute: Callable[[Context], Any]) -> Any:
+        """A shared allocation, computed once per audit."""
+        if name not in self._shared:
+            self._shared[name] = compute(self)
+        return self._shared[name]
+
+    @property
+    def as_of_literal(self) -> ir.DateValue:
+        return ibis.literal(self.as_of, "date")
+
+
+def stack(*tables: ir.Table) -> ir.Table:
+    """UNION ALL of tables with the first one's columns (all nullable, so that a table that came
+    out of an outer join stacks with one that did not)."""
+    first = tables[0]
+    types = {name: dtype.copy(nullable=True) for name, dtype in first.schema().items()}
+    parts = [t.select(**{name: t[name].cast(dtype) for name, dtype in types.items()})
+             for t in tables]  # fmt: skip
+    return parts[0] if len(parts) == 1 else ibis.union(*parts)

@@ -1,0 +1,103 @@
+"""Units you shipped to Amazon that it never received (`inbound_shortage`).
+
+What it finds: items of inbound shipments that Amazon has closed (or that have sat in RECEIVING
+for more than 60 days since their last receipt) where QuantityShipped exceeds QuantityReceived
+(or, when the items give no received quantity, the ledger Receipts booked against the shipment).
+What cancels it: Lost_Inbound and Damaged_Inbound reimbursements for the FNSKU, oldest first.
+Clock: the shipment's last receipt in the ledger (when it has none, the date recoup first saw it
+closed). Window: 60 days in the US since 2024-10-23, otherwise 9 months (policy unresolved:
+configurable). Attach the invoice and proof of delivery. Valued at sourcing cost.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+from ibis import _
+
+from recoup.rules import inputs, shared
+from recoup.rules.context import Context, contributions, stack
+from recoup.rules.fifo import allocate
+
+KIND = "inbound_shortage"
+NEEDS = ("inbound_shipments", "inbound_shipment_items")
+STUCK_DAYS = 60  # RECEIVING this long after the last receipt counts as closed
+
+
+def _receipts(ctx: Context) -> ir.Table:
+    led = inputs.ledger(ctx)
+    return led.filter((led.event_type == "Receipts") & led.reference_id.notnull())
+
+
+def short_items(ctx: Context) -> ir.Table:
+    ships = ctx.table("inbound_shipments")
+    items = ctx.table("inbound_shipment_items")
+    receipts = _receipts(ctx)
+    last = receipts.group_by("marketplace", shipment_id=_.reference_id).aggregate(
+        last_receipt=_.date.max()
+    )
+    per_item = receipts.group_by("marketplace", shipment_id=_.reference_id, r_fnsku=_.fnsku).aggregate(
+        booked=_.quantity.sum()
+    )
+    s = ships.left_join(last, ["marketplace", "shipment_id"]).drop(
+        "marketplace_right", "shipment_id_right"
+    )
+    if "shipments_seen_closed" in ctx.available:
+        seen = ctx.table("shipments_seen_closed")
+        s = s.left_join(seen.drop("account"), ["marketplace", "shipment_id"]).drop(
+            "marketplace_right", "shipment_id_right"
+        )
+    else:
+        s = s.mutate(first_seen=ibis.null("date"))
+    stuck = (s.shipment_status == "RECEIVING") & (
+        s.last_receipt + ibis.interval(days=STUCK_DAYS) < ctx.as_of_literal
+    )
+    s = s.filter((s.shipment_status == "CLOSED") | stuck)
+    s = s.mutate(
+        clock=ibis.coalesce(
+            s.last_receipt, ibis.least(s.first_seen.fill_null(ctx.as_of), ctx.as_of_literal)
+        ),
+        s_file=s.file_id,
+        s_line=s.line,
+    ).select("marketplace", "shipment_id", "clock", "s_file", "s_line")
+    i = items.inner_join(s, ["marketplace", "shipment_id"])
+    i = i.left_join(
+        per_item,
+        [i.marketplace == per_item.marketplace, i.shipment_id == per_item.shipment_id,
+         i.fnsku == per_item.r_fnsku],
+    ).drop("marketplace_right", "shipment_id_right", "r_fnsku")  # fmt: skip
+    received = ibis.coalesce(i.quantity_received, i.booked, ibis.literal(0, "int64"))
+    i = i.mutate(units=(i.quantity_shipped.fill_null(0) - received).cast("int64"),
+                 _cid=inputs.row_id(i, "I"))
+    return i.filter(i.units > 0)
+
+
+def find(ctx: Context) -> ir.Table:
+    items = short_items(ctx)
+    paid = ctx.shared("paid_units", shared.paid_units)
+    paid = paid.filter(paid.reason.isin(("Lost_Inbound", "Damaged_Inbound")))
+    items, _unused = allocate(
+        items, paid, shared.KEYS, day="clock", units="units", canceller_day="approval_date",
+        canceller_units="units", canceller_ties=["reimbursement_id"],
+    )  # fmt: skip
+    owed = items.filter(items.units > items.cancelled)
+
+    def one(t: ir.Table, quantity: ir.Value | int, report: str, file_id: ir.Value,
+            line: ir.Value) -> ir.Table:  # fmt: skip
+        return contributions(
+            t, kind=KIND, marketplace=t.marketplace, fnsku=t.fnsku, msku=t.seller_sku,
+            shipment_id=t.shipment_id, event_date=t.clock, quantity=quantity, report=report,
+            file_id=file_id, line=line,
+        )  # fmt: skip
+
+    parts = [
+        one(owed, owed.units - owed.cancelled, "inbound_shipment_items", owed.file_id, owed.line),
+        one(owed, 0, "inbound_shipments", owed.s_file, owed.s_line),
+    ]
+    receipts = _receipts(ctx)
+    cited = owed.select("marketplace", "shipment_id", "fnsku", "seller_sku", "clock").inner_join(
+        receipts.select("marketplace", "file_id", "line", shipment_id=_.reference_id),
+        ["marketplace", "shipment_id"],
+    )
+    parts.append(one(cited, 0, "ledger_detail", cited.file_id, cited.line))
+    return stack(*parts)

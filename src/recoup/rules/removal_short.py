@@ -1,0 +1,48 @@
+"""Units of your removal orders that Amazon never shipped back (`removal_short`).
+
+What it finds: completed Return removal orders whose requested units exceed the units cancelled,
+disposed and shipped. A unit short on a removal order is claimed here, never also as a warehouse
+loss. What cancels it: Lost_Outbound reimbursements for the FNSKU, oldest first. Clock: the
+order's last-updated date; window 60 days, in every marketplace. Valued at sourcing cost.
+"""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+from ibis import _
+
+from recoup.rules import inputs, shared
+from recoup.rules.context import Context, contributions
+from recoup.rules.fifo import allocate
+
+KIND = "removal_short"
+NEEDS = ("removal_orders",)
+
+
+def find(ctx: Context) -> ir.Table:
+    orders = ctx.table("removal_orders")
+    orders = orders.filter(
+        (orders.order_type == "Return")
+        & (orders.order_status == "Completed")
+        & (orders.last_updated_date <= ctx.as_of_literal)
+    )
+    short = (
+        orders.requested_quantity.fill_null(0)
+        - orders.cancelled_quantity.fill_null(0)
+        - orders.disposed_quantity.fill_null(0)
+        - orders.shipped_quantity.fill_null(0)
+    )
+    orders = orders.mutate(units=short.cast("int64"), _cid=inputs.row_id(orders, "O"))
+    orders = orders.filter(orders.units > 0)
+    paid = ctx.shared("paid_units", shared.paid_units)
+    orders, _unused = allocate(
+        orders, paid.filter(paid.reason == "Lost_Outbound"), shared.KEYS,
+        day="last_updated_date", units="units", canceller_day="approval_date",
+        canceller_units="units", canceller_ties=["reimbursement_id"],
+    )  # fmt: skip
+    owed = orders.mutate(owed=_.units - _.cancelled).filter(_.owed > 0)
+    return contributions(
+        owed, kind=KIND, marketplace=owed.marketplace, fnsku=owed.fnsku, msku=owed.sku,
+        removal_order_id=owed.order_id, event_date=owed.last_updated_date, quantity=owed.owed,
+        report="removal_orders", file_id=owed.file_id, line=owed.line,
+    )  # fmt: skip

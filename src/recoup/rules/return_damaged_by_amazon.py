@@ -1,0 +1,46 @@
+"""Returned items that Amazon or its carrier damaged (`return_damaged_by_amazon`).
+
+What it finds: customer-returns rows whose disposition is DAMAGED (warehouse) or CARRIER_DAMAGED,
+or whose reason is DAMAGED_BY_FC / DAMAGED_BY_CARRIER; never a unit the customer damaged or that
+was defective (disposition CUSTOMER_DAMAGED or DEFECTIVE), whatever the reason says. What cancels
+it: CustomerReturn, Damaged_Warehouse or CustomerServiceIssue reimbursements for the same order
+(units not already used for an unreturned refund of that order), then such payments naming no
+order, oldest first for the FNSKU. Clock: the order item's first refund (else the return date);
+window as return_not_received. Value: the refunded principal per unit, else the SKU's median
+sale price.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from recoup.rules import shared
+from recoup.rules.context import Context, contributions
+
+KIND = "return_damaged_by_amazon"
+NEEDS = ("customer_returns",)
+
+
+def find(ctx: Context) -> ir.Table:
+    rows = ctx.shared("returns_damaged", shared.returns_damaged)
+    rows = rows.filter(rows.owed > 0)
+    known = rows.f_money.notnull() & (rows.f_units > 0)
+    return contributions(
+        rows,
+        kind=KIND,
+        marketplace=rows.marketplace,
+        fnsku=rows.fnsku,
+        msku=rows.sku,
+        asin=rows.asin,
+        fulfillment_center=rows.fulfillment_center_id,
+        order_id=rows.order_id,
+        event_date=rows.clock,
+        quantity=rows.owed,
+        value_basis=known.ifelse(ibis.literal("refund_principal"), ibis.literal("sale_price")),
+        money=known.ifelse(rows.f_money, ibis.null("decimal(18, 2)")),
+        money_units=known.ifelse(rows.f_units, ibis.null("int64")),
+        report="customer_returns",
+        file_id=rows.file_id,
+        line=rows.line,
+    )

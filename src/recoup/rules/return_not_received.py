@@ -1,0 +1,42 @@
+"""Customers refunded for items that never came back (`return_not_received`).
+
+What it finds: refunds of FBA orders in your settlements (or Date Range report). Each refund is
+counted in units: the printed quantity, or the refunded principal divided by the price per unit
+charged on that order item, rounded; a refund of less than half a unit's price is a goodwill
+concession, not a return, and is never claimed. What cancels it: units the customer returned for
+that order (customer-returns report, any disposition, any date), then Amazon's CustomerReturn or
+CustomerServiceIssue reimbursements for the order, or reimbursement lines in your settlement
+(REVERSAL_REIMBURSEMENT, FREE_REPLACEMENT_REFUND_ITEMS). Window: opens 60 days after the refund
+and closes at 120 (US since 2024-10-23; EU/UK 45-105 since 2025-01-09; 45 days-18 months before).
+Value: what the customer was refunded per unit.
+"""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+
+from recoup.rules import shared
+from recoup.rules.context import Context, contributions
+
+KIND = "return_not_received"
+NEEDS = ("settlements|date_range_transactions",)
+
+
+def find(ctx: Context) -> ir.Table:
+    rows = ctx.shared("returns_not_received", shared.returns_not_received)
+    rows = rows.filter(rows.owed > 0)
+    return contributions(
+        rows,
+        kind=KIND,
+        marketplace=rows.marketplace,
+        msku=rows.sku,
+        order_id=rows.order_id,
+        event_date=rows.day,
+        quantity=rows.owed,
+        value_basis="refund_principal",
+        money=rows.principal,
+        money_units=rows.units,
+        report=rows.report,
+        file_id=rows.file_id,
+        line=rows.line,
+    )

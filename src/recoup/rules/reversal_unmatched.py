@@ -1,0 +1,30 @@
+"""Reimbursements Amazon took back without giving you the units (`reversal_unmatched`).
+
+What it finds: Reimbursement_Reversal rows (Amazon reclaiming an earlier reimbursement). A
+reversal is fair when the units really came back: units found in the ledger (F or N) for the
+FNSKU between the original reimbursement and 7 days after the reversal, or for customer-return
+payments the customer's return of that order. Reversed units nothing explains are owed, at the
+reversed amount per unit. Window: 60 days from the reversal.
+"""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+
+from recoup.rules import shared
+from recoup.rules.context import Context, contributions
+
+KIND = "reversal_unmatched"
+NEEDS = ("reimbursements",)
+
+
+def find(ctx: Context) -> ir.Table:
+    r = ctx.shared("reversals", shared.reversals)
+    r = r.filter(r.reversed > r.explained)
+    return contributions(
+        r, kind=KIND, marketplace=r.marketplace, fnsku=r.fnsku, msku=r.sku, asin=r.asin,
+        order_id=r.amazon_order_id, reimbursement_id=r.reimbursement_id,
+        event_date=r.approval_date, quantity=r.reversed - r.explained, value_basis="reversal",
+        money=r.amount_total.abs(), money_units=r.reversed, report="reimbursements",
+        file_id=r.file_id, line=r.line,
+    )  # fmt: skip

@@ -1,0 +1,30 @@
+"""Units Amazon damaged in its warehouse and never paid for (`warehouse_damaged`).
+
+What it finds: ledger adjustments with reason E (damaged from sellable stock) or 6, 7, H, K, U
+(damaged, but the unit was already unsellable: carrier-damaged, expired, customer-damaged,
+defective, distributor-damaged). Units owed as for lost units: the row's unreconciled quantity, or
+for old downloads without that column its units less Damaged_Warehouse reimbursements, oldest
+first. Already-unsellable units are paid little or nothing, so they are listed with value 0
+(basis `unsellable`) unless you set `claim_unsellable_damage = true`.
+Window: as warehouse_lost (60 days from the adjustment since the 2024/2025 changes).
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from recoup.rules import shared
+from recoup.rules.context import Context
+from recoup.rules.warehouse_lost import ledger_contributions, owed_rows
+
+KIND = "warehouse_damaged"
+NEEDS = ("ledger_detail",)
+
+
+def find(ctx: Context) -> ir.Table:
+    rows = owed_rows(ctx, shared.DAMAGED, "Damaged_Warehouse", False)
+    if ctx.claim_unsellable_damage:
+        return ledger_contributions(rows, KIND)
+    basis = (rows.reason == "E").ifelse(ibis.null("string"), ibis.literal("unsellable"))
+    return ledger_contributions(rows, KIND, basis)

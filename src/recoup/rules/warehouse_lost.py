@@ -1,0 +1,70 @@
+"""Units Amazon lost in its warehouse and never paid for (`warehouse_lost`).
+
+What it finds: ledger adjustments with reason M (misplaced) or 5 (unrecoverable). When the ledger
+download has an Unreconciled Quantity column, each such row is owed exactly its unreconciled
+units: Amazon has already netted found and reimbursed units against that row, and claims are filed
+per row (transaction item id). Older downloads without the column: the row's units, less units
+found later (ledger F rows of the same FNSKU) and Lost_Warehouse reimbursements, oldest first.
+Why Amazon owes it: units in its care went missing. Window: 60 days from the adjustment (US since
+2024-10-23, EU/UK since 2025-01-09); 18 months before those dates. Valued at your sourcing cost.
+"""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+from ibis import _
+
+from recoup.rules import shared
+from recoup.rules.context import Context, contributions, stack
+from recoup.rules.fifo import allocate
+
+KIND = "warehouse_lost"
+NEEDS = ("ledger_detail",)
+
+
+def owed_rows(ctx: Context, reasons: tuple[str, ...], pays: str, found_first: bool) -> ir.Table:
+    """Rows with `owed` units: the unreconciled quantity, or the legacy FIFO without it."""
+    rows = shared.warehouse_rows(ctx, reasons)
+    current = rows.filter(rows.unreconciled_quantity.notnull()).mutate(
+        owed=_.unreconciled_quantity.cast("int64")
+    )
+    legacy = rows.filter(rows.unreconciled_quantity.isnull())
+    if found_first:
+        led = shared.inputs.ledger(ctx)
+        found = led.filter(
+            (led.event_type == "Adjustments") & (led.reason == "F") & (led.quantity > 0)
+        ).mutate(_xid=shared.inputs.row_id(led, "L"), units=_.quantity.cast("int64"))
+        legacy, _unused = allocate(legacy, found, shared.KEYS, day="date", units="units")
+        legacy = legacy.mutate(units=_.units - _.cancelled).drop("cancelled")
+    paid = ctx.shared("paid_units", shared.paid_units)
+    legacy, _unused = allocate(
+        legacy, paid.filter(paid.reason == pays), shared.KEYS, day="date", units="units",
+        canceller_day="approval_date", canceller_units="net_units",
+        canceller_ties=["reimbursement_id"],
+    )  # fmt: skip
+    legacy = legacy.mutate(owed=_.units - _.cancelled).drop("cancelled")
+    both = stack(current, legacy)
+    return both.filter(both.owed > 0)
+
+
+def ledger_contributions(rows: ir.Table, kind: str, basis: ir.Value | None = None) -> ir.Table:
+    return contributions(
+        rows,
+        kind=kind,
+        marketplace=rows.marketplace,
+        fnsku=rows.fnsku,
+        msku=rows.msku,
+        asin=rows.asin,
+        fulfillment_center=rows.fulfillment_center,
+        reference_id=rows.reference_id,
+        event_date=rows.date,
+        quantity=rows.owed,
+        value_basis=basis,
+        report="ledger_detail",
+        file_id=rows.file_id,
+        line=rows.line,
+    )
+
+
+def find(ctx: Context) -> ir.Table:
+    return ledger_contributions(owed_rows(ctx, shared.LOST, "Lost_Warehouse", True), KIND)
