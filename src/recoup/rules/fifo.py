@@ -140,7 +140,8 @@ def in_rounds(
         )
     )
     x = cache(x)
-    rounds = int(x._rank.max().execute() or -1) + 1
+    top = x._rank.max().execute()
+    rounds = 0 if top is None else int(top) + 1
     left = cache(candidates.mutate(_open=candidates[units].cast("int64")))
     placed_parts = []
     for rank in range(rounds):

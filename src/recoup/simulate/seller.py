@@ -275,9 +275,14 @@ class Seller:
         self.account.reimbursements.append(made)
         if in_kind:
             # Replacement in kind arrives in the ledger as `N` units.
+            # The contract counts these among the units that can explain a later reversal.
             self.sellable[product.fnsku] += in_kind
-            self.ledger(
-                day, product, "Adjustments", in_kind, reference=self.reference_id(), reason="N"
+            reference = self.reference_id()
+            ledger_row = self.ledger(
+                day, product, "Adjustments", in_kind, reference=reference, reason="N"
+            )
+            self.account.adjustments.append(
+                Adjustment(day, product, "N", in_kind, reference, ledger_row)
             )
         return made
 
