@@ -177,22 +177,36 @@ def run(
         available=available,
     )
     audit = Audit(account, as_of, engine.name, [])
+    try:
+        rows = _contributions(engine, ctx, audit, rules, on_rule)
+    finally:
+        engine.release()
+    audit.findings = assemble(account, as_of, policy, rows, file_names)
+    return audit
+
+
+def _contributions(
+    engine: Engine,
+    ctx: Context,
+    audit: Audit,
+    rules: tuple[Rule, ...],
+    on_rule: Callable[[str, int, int], None] | None,
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for number, rule in enumerate(rules):
         if on_rule:
             on_rule(rule.kind, number, len(rules))
-        missing = rule.missing(available)
+        missing = rule.missing(ctx.available)
         if missing:
             audit.skipped[rule.kind] = "no " + ", ".join(missing) + " imported"
             continue
-        if rule.kind == "disposed_unauthorized" and options.automatic_disposal:
+        if rule.kind == "disposed_unauthorized" and ctx.automatic_disposal:
             audit.skipped[rule.kind] = "automatic disposal is on (audit.automatic_disposal)"
             continue
         rows.extend(engine.rows(valued(ctx, rule.find(ctx))))
     if on_rule:
         on_rule("", len(rules), len(rules))
-    audit.findings = assemble(account, as_of, policy, rows, file_names)
-    return audit
+    return rows
 
 
 def closed_shipments(engine: Engine, account: str) -> list[tuple[str, str]]:
@@ -233,3 +247,9 @@ def store(con: Any, audit: Audit, closed: list[tuple[str, str]]) -> None:
     except Exception:
         con.rollback()
         raise
+
+
+def file_names(con: Any) -> dict[int, str]:
+    """Evidence names a file as the seller saved it (no folder), or `archive!member`."""
+    rows = con.execute("SELECT file_id, name FROM source_files").fetchall()
+    return {int(i): str(name).replace("\\", "/").rsplit("/", 1)[-1] for i, name in rows}

@@ -230,16 +230,38 @@ def demo(
         f"Simulating {months} months of a {marketplace} FBA seller (seed {seed}), "
         f"up to {config.as_of}..."
     )
+    from recoup.audit_cli import print_audit, run_audit
+    from recoup.simulate.compare import differences
+
     with _open(ctx) as workspace:
         with console.status("Simulating the account and writing its reports..."):
             simulated = demo_account.generate(workspace.root, config)
         results = _import(workspace, simulated.reports, "demo", marketplace)
-    print_import_summary(console, results)
-    demo_account.print_owed(console, simulated)
+        print_import_summary(console, results)
+        audit = run_audit(workspace, ctx.obj["settings"], "demo", config.as_of)
+    print_audit(console, audit)
+    wrong = differences(simulated.findings, audit.findings)
+    if wrong:
+        console.print(f"[red]The audit differs from the simulator's answer key in {len(wrong)} "
+                      "places:[/red]\n" + "\n".join(wrong[:20]))  # fmt: skip
+    else:
+        console.print(
+            f"The audit agrees with the simulator's answer key ({len(audit.findings)} findings)."
+        )
     console.print(
         f"Reports: {simulated.reports[0].parent}\nAnswer key: {simulated.answer_key}\n"
-        "Next: [bold]recoup status[/bold] shows what the workspace holds. The audit that finds "
-        "these itself (recoup audit, recoup findings) and the dashboard (recoup serve) come next."
+        "Next: [bold]recoup findings --account demo --state claimable[/bold] lists what can be "
+        "claimed now (--format csv|json for a file)."
     )
-    if any(r.status == "failed" or r.rejects for r in results):
+    if wrong or any(r.status == "failed" or r.rejects for r in results):
         sys.exit(1)
+
+
+def _register() -> None:
+    from recoup.audit_cli import audit_command, export_lake_command, findings_command
+
+    for command in (audit_command, findings_command, export_lake_command):
+        main.add_command(command)
+
+
+_register()

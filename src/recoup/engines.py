@@ -7,7 +7,7 @@ A lake is what `recoup export-lake` writes: one Parquet folder per canonical tab
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,19 @@ class Engine:
     source: Callable[[str], ir.Table]
     available: Callable[[str], frozenset[str]]  # account -> tables holding its rows
 
+    cached: list[str] = field(default_factory=list)
+
     def cache(self, t: ir.Table) -> ir.Table:
-        return t.cache()
+        """Materialise `t` as a temporary table; `release()` drops them all."""
+        name = f"recoup_audit_{len(self.cached)}"
+        self.cached.append(name)
+        self.backend.create_table(name, obj=t, temp=True, overwrite=True)
+        return self.backend.table(name)
+
+    def release(self) -> None:
+        """Drop the audit's intermediate tables (they live as long as the connection)."""
+        while self.cached:
+            self.backend.drop_table(self.cached.pop(), force=True)
 
     def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
         return list(self.backend.to_pyarrow(expr).to_pylist())

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
 
 from pydantic_settings import (
     BaseSettings,
@@ -12,11 +15,22 @@ from pydantic_settings import (
 )
 
 
+class AuditSettings(BaseModel):
+    """`[audit]` in recoup.toml."""
+
+    claim_unsellable_damage: bool = False  # claim 6/7/H/K/U damage at full value
+    automatic_disposal: bool = False  # you let Amazon dispose of stock: no disposed_unauthorized
+    underpaid_tolerance: str = "0.05"  # paid this far below cost before it counts as underpaid
+    windows: list[dict[str, Any]] = Field(default_factory=list)  # rows like policy/windows.toml
+    cost_basis: dict[str, Any] = Field(default_factory=dict)  # marketplace/group -> date
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RECOUP_", toml_file="recoup.toml", extra="ignore")
 
     workspace: Path = Path("recoup-workspace")
     account: str = "default"
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -81,7 +81,13 @@ class Context:
     def shared(self, name: str, compute: Callable[[Context], Any]) -> Any:
         """A shared allocation, computed once per audit."""
         if name not in self._shared:
-            self._shared[name] = compute(self)
+            value = compute(self)
+            # Materialised once: every rule then reads a small table, not the query behind it.
+            if isinstance(value, ir.Table):
+                value = self.cache(value)
+            elif isinstance(value, dict):
+                value = {k: self.cache(v) for k, v in value.items()}
+            self._shared[name] = value
         return self._shared[name]
 
     @property

@@ -20,21 +20,39 @@ def row_id(t: ir.Table, prefix: str) -> ir.StringValue:
     return ibis.literal(prefix) + t.file_id.cast("string") + ":" + t.line.cast("string")
 
 
-def ledger(ctx: Context) -> ir.Table:
+def _ledger(ctx: Context) -> ir.Table:
     t = ctx.table("ledger_detail")
-    return t.filter(t.date <= ctx.as_of_literal)
+    return t.filter(
+        (t.date <= ctx.as_of_literal) & t.event_type.isin(("Adjustments", "Receipts"))
+    )
 
 
-def reimbursements(ctx: Context) -> ir.Table:
+def ledger(ctx: Context) -> ir.Table:
+    """The ledger rows any rule reads (adjustments and receipts; most rows are sales)."""
+    t: ir.Table = ctx.shared("ledger", _ledger)
+    return t
+
+
+def _reimbursements(ctx: Context) -> ir.Table:
     t = ctx.table("reimbursements")
     t = t.filter(t.approval_date <= ctx.as_of_literal)
     return t.mutate(_xid=row_id(t, "R"))
 
 
-def customer_returns(ctx: Context) -> ir.Table:
+def reimbursements(ctx: Context) -> ir.Table:
+    t: ir.Table = ctx.shared("reimbursements", _reimbursements)
+    return t
+
+
+def _customer_returns(ctx: Context) -> ir.Table:
     t = ctx.table("customer_returns")
     t = t.filter(t.return_date <= ctx.as_of_literal)
     return t.mutate(_cid=row_id(t, "C"))
+
+
+def customer_returns(ctx: Context) -> ir.Table:
+    t: ir.Table = ctx.shared("customer_returns", _customer_returns)
+    return t
 
 
 def _settlement_item_rows(ctx: Context, transaction_type: str) -> ir.Table:

@@ -1,0 +1,224 @@
+"""`recoup audit`, `recoup findings` and `recoup export-lake`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from recoup import audit as auditing
+from recoup import findings as stored
+from recoup.engines import Engine, duckdb_engine, spark_engine
+from recoup.lake import export_lake
+from recoup.policy import PolicyError, load_policy
+from recoup.rules import KINDS
+from recoup.settings import Settings
+from recoup.workspace import Workspace
+
+STATES = ("claimable", "not_yet", "expired")
+
+
+def _console() -> Console:
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj["settings"]
+    return settings
+
+
+def run_audit(
+    workspace: Workspace,
+    settings: Settings,
+    account: str,
+    as_of: dt.date,
+    engine: Engine | None = None,
+) -> auditing.Audit:
+    """Audit one account with a progress bar, store the findings, return them."""
+    try:
+        policy = load_policy(settings.audit.windows, settings.audit.cost_basis)
+    except PolicyError as error:
+        raise click.ClickException(str(error)) from None
+    options = auditing.AuditOptions(
+        claim_unsellable_damage=settings.audit.claim_unsellable_damage,
+        automatic_disposal=settings.audit.automatic_disposal,
+        underpaid_tolerance=settings.audit.underpaid_tolerance,
+    )
+    engine = engine or duckdb_engine(workspace.con)
+    names = auditing.file_names(workspace.con)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("auditing", total=len(KINDS))
+
+        def on_rule(kind: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, description=f"auditing: {kind or 'summing up'}")
+
+        result = auditing.run(engine, account, as_of, policy, names, options, on_rule=on_rule)
+        closed = auditing.closed_shipments(engine, account) if engine.name == "duckdb" else []
+    auditing.store(workspace.con, result, closed)
+    return result
+
+
+def print_audit(console: Console, result: auditing.Audit) -> None:
+    totals: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, 0, Decimal(0)])
+    currencies = {str(f["currency"]) for f in result.findings}
+    for f in result.findings:
+        total = totals[f["kind"], f["state"]]
+        total[0] += 1
+        total[1] += f["quantity"]
+        total[2] += f["amount"]
+    money = "/".join(sorted(currencies)) or "money"
+    table = Table(
+        title=f"Findings for account {result.account} as of {result.as_of} "
+        f"(count / units / {money})",
+        title_justify="left",
+    )
+    table.add_column("finding kind")
+    for state in STATES:
+        table.add_column(state.replace("_", " "), justify="right")
+    for kind in KINDS:
+        if kind in result.skipped:
+            table.add_row(kind, f"[dim]skipped: {result.skipped[kind]}[/dim]", "", "")
+            continue
+        table.add_row(kind, *(_cell(totals.get((kind, s))) for s in STATES))
+    table.add_row(
+        "[bold]total[/bold]",
+        *(_cell([sum(totals[k, s][i] for k in KINDS if (k, s) in totals) for i in range(3)])
+          for s in STATES),
+    )  # fmt: skip
+    console.print(table)
+
+
+def _cell(total: list[Any] | None) -> str:
+    if not total or not total[0]:
+        return "-"
+    return f"{total[0]} / {total[1]} / {total[2]:,.2f}"
+
+
+@click.command("audit")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Audit as of this date (default: today).")  # fmt: skip
+@click.option("--account", default=None, help="Seller account (default: from settings).")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb",
+              show_default=True, help="Where the rules run.")  # fmt: skip
+@click.option("--lake", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --engine spark: the folder recoup export-lake wrote.")  # fmt: skip
+@click.option("--spark-master", envvar="SPARK_MASTER", default=None,
+              help="Spark master URL (default: local mode).")  # fmt: skip
+@click.pass_context
+def audit_command(  # noqa: PLR0917 - one parameter per option
+    ctx: click.Context,
+    as_of: dt.datetime | None,
+    account: str | None,
+    engine: str,
+    lake: Path | None,
+    spark_master: str | None,
+) -> None:
+    """Run every rule, store the findings and print what is owed by kind and state."""
+    settings = _settings(ctx)
+    account = account or settings.account
+    day = as_of.date() if as_of else dt.date.today()
+    console = _console()
+    with Workspace(ctx.obj["workspace"]) as workspace:
+        chosen = None
+        if engine == "spark":
+            if lake is None:
+                raise click.UsageError("--engine spark needs --lake DIR (see recoup export-lake)")
+            chosen = spark_engine(lake, spark_master)
+        try:
+            result = run_audit(workspace, settings, account, day, chosen)
+        finally:
+            if chosen is not None:
+                chosen.close()
+    print_audit(console, result)
+    console.print(
+        f"{len(result.findings)} findings stored. Next: [bold]recoup findings --state "
+        "claimable[/bold] lists what you can claim now."
+    )
+
+
+@click.command("findings")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)  # fmt: skip
+@click.option("--state", "states", multiple=True, type=click.Choice(STATES))
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS))
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The audit of this date (default: the latest audit).")  # fmt: skip
+@click.option("--account", default=None)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of the screen.")  # fmt: skip
+@click.pass_context
+def findings_command(  # noqa: PLR0917 - one parameter per option
+    ctx: click.Context,
+    fmt: str,
+    states: tuple[str, ...],
+    kinds: tuple[str, ...],
+    as_of: dt.datetime | None,
+    account: str | None,
+    output: Path | None,
+) -> None:
+    """Export the findings of an audit (columns as in the export contract)."""
+    account = account or _settings(ctx).account
+    with Workspace(ctx.obj["workspace"]) as workspace:
+        day = as_of.date() if as_of else stored.latest_as_of(workspace.con, account)
+        if day is None:
+            raise click.ClickException(f"no audit of account {account!r} yet: run recoup audit")
+        known = workspace.con.execute(
+            "SELECT count(*) FROM audits WHERE account = ? AND as_of = ?", [account, day]
+        ).fetchone()
+        if not known or not known[0]:
+            raise click.ClickException(
+                f"no audit of account {account!r} as of {day}: run recoup audit --as-of {day}"
+            )
+        rows = stored.load(workspace.con, account, day, kinds, states)
+    if fmt == "csv":
+        text = stored.to_csv(rows)
+    elif fmt == "json":
+        text = stored.to_json(rows)
+    else:
+        console = _console() if output is None else Console(file=None, width=200, record=True)
+        table = Table(title=f"{len(rows)} findings, account {account}, as of {day}",
+                      title_justify="left")  # fmt: skip
+        for column in ("kind", "fnsku", "order_id", "event_date", "quantity", "amount",
+                       "state", "window_closes"):  # fmt: skip
+            table.add_column(column, justify="right" if column in ("quantity", "amount") else "left")
+        for r in rows:
+            table.add_row(r["kind"], r["fnsku"] or "", r["order_id"] or r["shipment_id"] or
+                          r["removal_order_id"] or r["reimbursement_id"] or r["reference_id"] or "",
+                          str(r["event_date"]), str(r["quantity"]), f"{r['amount']:.2f}",
+                          r["state"], str(r["window_closes"]))  # fmt: skip
+        if output is None:
+            console.print(table)
+            return
+        console.print(table)
+        text = console.export_text()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(rows)} findings to {output}", err=True)
+
+
+@click.command("export-lake")
+@click.argument("lake", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--account", "accounts", multiple=True, help="Only these accounts (default: all).")
+@click.pass_context
+def export_lake_command(ctx: click.Context, lake: Path, accounts: tuple[str, ...]) -> None:
+    """Write the canonical tables as Parquet under LAKE, for recoup audit --engine spark."""
+    with Workspace(ctx.obj["workspace"]) as workspace:
+        counts = export_lake(
+            workspace.con, lake, list(accounts) or None,
+            on_table=lambda name, n: click.echo(f"  {name}: {n:,} rows", err=True),
+        )  # fmt: skip
+    click.echo(f"wrote {len(counts)} tables ({sum(counts.values()):,} rows) to {lake}")

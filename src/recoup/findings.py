@@ -1,0 +1,85 @@
+"""Stored findings, read back and written out in the export contract (audit-rules.md): table,
+CSV (evidence as a JSON string; formula-looking cells escaped for spreadsheets) or JSON."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from recoup.audit import COLUMNS
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def latest_as_of(con: Any, account: str) -> dt.date | None:
+    row = con.execute(
+        "SELECT as_of FROM audits WHERE account = ? ORDER BY ran_at DESC LIMIT 1", [account]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def load(
+    con: Any,
+    account: str,
+    as_of: dt.date,
+    kinds: Sequence[str] = (),
+    states: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    where = ["account = ?", "as_of = ?"]
+    params: list[Any] = [account, as_of]
+    if kinds:
+        where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
+        params += list(kinds)
+    if states:
+        where.append(f"state IN ({', '.join('?' for _ in states)})")
+        params += list(states)
+    cursor = con.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM findings WHERE {' AND '.join(where)} "
+        "ORDER BY kind, marketplace, event_date, finding_id",
+        params,
+    )
+    rows = [dict(zip(COLUMNS, r, strict=True)) for r in cursor.fetchall()]
+    for row in rows:
+        row["evidence"] = json.loads(row["evidence"])
+    return rows
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _safe(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula is prefixed with a quote."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def to_csv(rows: Sequence[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [_safe(json.dumps(row[c]) if c == "evidence" else _text(row[c])) for c in COLUMNS]
+        )
+    return out.getvalue()
+
+
+def to_json(rows: Sequence[dict[str, Any]]) -> str:
+    def plain(row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            c: row[c] if c in ("evidence", "quantity") else (_text(row[c]) if row[c] is not None else "")
+            for c in COLUMNS
+        }
+
+    return json.dumps([plain(r) for r in rows], indent=2, ensure_ascii=False) + "\n"

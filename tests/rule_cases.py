@@ -1,0 +1,99 @@
+"""Loads the YAML rule case files (tests/rules/*.yaml) into a real workspace and audits them.
+
+A case gives rows per canonical table (only the columns it needs; the rest are null), an as-of
+date and the findings expected of the file's rule: each expected finding lists the columns it
+checks. Rows are stored the way an import stores them: one source file per table, lines from 2,
+and the days a day-based report covers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from recoup import audit as auditing
+from recoup.engines import duckdb_engine
+from recoup.policy import load_policy
+from recoup.reports import REPORT_TYPES
+from recoup.reports.base import DayBased
+from recoup.workspace import Workspace
+
+ACCOUNT = "case"
+DAY_COLUMNS = {r.table: r.merge.day_column for r in REPORT_TYPES if isinstance(r.merge, DayBased)}
+
+
+def load_cases(folder: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    cases = []
+    for path in sorted(folder.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for case in data["cases"]:
+            cases.append((data["rule"], f"{path.stem}: {case['name']}", case))
+    return cases
+
+
+def store_rows(ws: Workspace, tables: dict[str, list[dict[str, Any]]]) -> None:
+    for file_id, (table, rows) in enumerate(sorted(tables.items()), 1):
+        ws.con.execute(
+            "INSERT INTO source_files VALUES (?, ?, ?, ?, NULL, 0, ?, ?, 'utf-8', ',', 1, '[]', "
+            "?, 0, NULL, NULL, now())",
+            [file_id, ACCOUNT, f"sha{file_id}", f"{table}.txt", table, table, len(rows)],
+        )
+        columns = [c[0] for c in ws.con.execute(f"DESCRIBE {table}_rows").fetchall()]
+        for line, row in enumerate(rows, 2):
+            values = {"account": ACCOUNT, "marketplace": "US", "file_id": file_id,
+                      "line": line} | row  # fmt: skip
+            unknown = set(values) - set(columns)
+            assert not unknown, f"{table} has no columns {unknown}"
+            names = list(values)
+            ws.con.execute(
+                f"INSERT INTO {table}_rows ({', '.join(names)}) "
+                f"VALUES ({', '.join('?' for _ in names)})",
+                [values[n] for n in names],
+            )
+        if table in DAY_COLUMNS:
+            ws.con.execute(
+                f"INSERT INTO coverage_days SELECT DISTINCT ?, account, marketplace, "
+                f"{DAY_COLUMNS[table]}, ? FROM {table}_rows WHERE file_id = ? "
+                f"AND {DAY_COLUMNS[table]} IS NOT NULL",
+                [table, file_id, file_id],
+            )
+
+
+def audit_case(root: Path, case: dict[str, Any]) -> list[dict[str, Any]]:
+    with Workspace(root) as ws:
+        store_rows(ws, case.get("tables", {}))
+        options = auditing.AuditOptions(**case.get("options", {}))
+        policy = load_policy(case.get("windows", []))
+        as_of = case["as_of"]
+        assert isinstance(as_of, dt.date)
+        result = auditing.run(
+            duckdb_engine(ws.con), ACCOUNT, as_of, policy, auditing.file_names(ws.con), options
+        )
+        return result.findings
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if value is None:
+        return None
+    return str(value) if not isinstance(value, int) else value
+
+
+def check(rule: str, case: dict[str, Any], findings: list[dict[str, Any]]) -> None:
+    order = ("event_date", "reference_id", "order_id", "shipment_id", "removal_order_id",
+             "reimbursement_id")  # fmt: skip
+    mine = sorted((f for f in findings if f["kind"] == rule),
+                  key=lambda f: tuple(str(f[c] or "") for c in order))  # fmt: skip
+    expected = case.get("expect", [])
+    got = [{k: plain(f.get(k)) for k in e} for f, e in zip(mine, expected, strict=False)]
+    want = [{k: plain(v) for k, v in e.items()} for e in expected]
+    assert len(mine) == len(expected), (
+        f"expected {len(expected)} {rule} findings, got {len(mine)}: "
+        + "; ".join(f"{f['event_date']} qty {f['quantity']} {f['amount']} {f['state']}"
+                    for f in mine)  # fmt: skip
+    )
+    assert got == want, f"{got} != {want}"

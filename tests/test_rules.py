@@ -1,0 +1,24 @@
+"""Every rule against its YAML case file: tiny inputs, the findings a careful auditor expects,
+every cancel case and the window edges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.rule_cases import audit_case, check, load_cases
+
+CASES = load_cases(Path(__file__).parent / "rules")
+
+
+@pytest.mark.parametrize(("rule", "name", "case"), CASES, ids=[c[1] for c in CASES])
+def test_rule_case(tmp_path: Path, rule: str, name: str, case: dict[str, Any]) -> None:
+    check(rule, case, audit_case(tmp_path / "ws", case))
+
+
+def test_every_rule_has_a_case_file() -> None:
+    from recoup.rules import KINDS
+
+    assert {c[0] for c in CASES} == set(KINDS)
