@@ -53,6 +53,13 @@ def store_rows(ws: Workspace, tables: dict[str, list[dict[str, Any]]]) -> None:
                 f"VALUES ({', '.join('?' for _ in names)})",
                 [values[n] for n in names],
             )
+        if table == "settlements":  # every settlement file opens with its summary row
+            ws.con.execute(
+                "INSERT INTO settlement_summaries_rows (account, marketplace, file_id, line, "
+                "settlement_id) SELECT DISTINCT account, marketplace, file_id, 1, settlement_id "
+                "FROM settlements_rows WHERE file_id = ?",
+                [file_id],
+            )
         if table in DAY_COLUMNS:
             ws.con.execute(
                 f"INSERT INTO coverage_days SELECT DISTINCT ?, account, marketplace, "

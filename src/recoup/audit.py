@@ -171,6 +171,7 @@ def run(
         as_of=as_of,
         policy=policy,
         cache=engine.cache,
+        execute=engine.execute,
         claim_unsellable_damage=options.claim_unsellable_damage,
         automatic_disposal=options.automatic_disposal,
         underpaid_tolerance=options.underpaid_tolerance,

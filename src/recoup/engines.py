@@ -50,6 +50,9 @@ class Engine:
         while self.cached:
             self.backend.drop_table(self.cached.pop(), force=True)
 
+    def execute(self, expr: ir.Expr) -> Any:
+        return self.backend.execute(expr)
+
     def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
         return list(self.backend.to_pyarrow(expr).to_pylist())
 

@@ -35,10 +35,15 @@ def view_sql(report: ReportType) -> list[str]:
                                        ORDER BY file_id DESC, line DESC) = 1"""
         ]
     assert isinstance(merge, BySettlement)
+    # Every settlement file has one summary row per settlement, so the owner of a settlement is
+    # found in that small table; a window over all settlement lines would sort them all.
+    owners = """(SELECT account, settlement_id, max(file_id) AS file_id
+                 FROM settlement_summaries_rows GROUP BY ALL)"""
     return [
         f"""CREATE OR REPLACE VIEW {name} AS
-        SELECT * FROM {name}_rows
-        QUALIFY file_id = max(file_id) OVER (PARTITION BY account, settlement_id)"""
+        SELECT r.* FROM {name}_rows r SEMI JOIN {owners} owner
+          ON r.account = owner.account AND r.settlement_id = owner.settlement_id
+         AND r.file_id = owner.file_id"""
         for name in ("settlements", "settlement_summaries")
     ]
 

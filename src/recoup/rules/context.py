@@ -65,6 +65,7 @@ class Context:
     as_of: dt.date
     policy: Policy
     cache: Callable[[ir.Table], ir.Table]
+    execute: Callable[[ir.Expr], Any]
     claim_unsellable_damage: bool = False
     automatic_disposal: bool = False
     underpaid_tolerance: str = "0.05"
@@ -89,6 +90,10 @@ class Context:
                 value = {k: self.cache(v) for k, v in value.items()}
             self._shared[name] = value
         return self._shared[name]
+
+    def count(self, t: ir.Table) -> int:
+        """Rows of `t`, computed now (to skip work nobody needs)."""
+        return int(self.execute(t.count()))
 
     @property
     def as_of_literal(self) -> ir.DateValue:

@@ -71,11 +71,20 @@ def _date_range_rows(ctx: Context, transaction_type: str) -> ir.Table:
 
 
 def order_items(ctx: Context) -> ir.Table:
-    """Charged principal and quantity per order item (marketplace, order_id, sku)."""
+    """Charged principal and quantity of every order item that was refunded."""
+    events = ctx.shared("refund_events", refund_events)
+    return order_items_of(ctx, events.select("marketplace", "order_id").distinct(), "order_id")
+
+
+def order_items_of(ctx: Context, keep: ir.Table, key: str) -> ir.Table:
+    """Charged principal and quantity per order item (marketplace, order_id, sku), for the order
+    items whose (marketplace, `key`) is in `keep`: most orders are never needed, and reading
+    only the needed ones keeps the audit fast on large accounts."""
     parts = []
     if "settlements" in ctx.available:
         s = ctx.table("settlements")
         s = s.filter((s.transaction_type == "Order") & (s.posted_date <= ctx.as_of_literal))
+        s = s.semi_join(keep, ["marketplace", key])
         principal = (s.amount_type == "ItemPrice") & (s.amount_description == "Principal")
         items = s.group_by("marketplace", "order_id", "sku").aggregate(
             principal=principal.ifelse(s.amount, ibis.null("decimal(18, 2)")).sum(),
@@ -90,7 +99,7 @@ def order_items(ctx: Context) -> ir.Table:
         )
         parts.append(items.mutate(report=ibis.literal("settlements")))
     if "date_range_transactions" in ctx.available:
-        d = _date_range_rows(ctx, "Order")
+        d = _date_range_rows(ctx, "Order").semi_join(keep, ["marketplace", key])
         items = d.group_by("marketplace", "order_id", "sku").aggregate(
             principal=d.product_sales.sum(),
             quantity=d.quantity.sum(),
@@ -108,9 +117,10 @@ def order_items(ctx: Context) -> ir.Table:
     return out.filter(out.principal.notnull() & (out.principal > 0) & (out.quantity > 0))
 
 
-def sale_price_medians(ctx: Context) -> ir.Table:
-    """The SKU's median sale price per unit (principle 10's last resort), per marketplace."""
-    items = ctx.shared("order_items", order_items)
+def sale_price_medians(ctx: Context, skus: ir.Table) -> ir.Table:
+    """The median sale price per unit of each (marketplace, sku) in `skus` (to count the units
+    of a refund whose order is not imported)."""
+    items = order_items_of(ctx, skus, "sku")
     per_unit = items.principal.cast("float64") / items.quantity.cast("float64")
     return items.group_by("marketplace", "sku").aggregate(median_price=per_unit.median())
 
@@ -194,13 +204,18 @@ def refund_units(ctx: Context) -> ir.Table:
     median sale price), rounded half-up. Less than half a unit is a concession: units 0."""
     events = ctx.shared("refund_events", refund_events)
     items = ctx.shared("order_items", order_items)
-    medians = ctx.shared("sale_price_medians", sale_price_medians)
     e = events.left_join(
         items.select("marketplace", "order_id", "sku", o_principal="principal",
                      o_quantity="quantity"),
         ["marketplace", "order_id", "sku"],
     ).drop("marketplace_right", "order_id_right", "sku_right")
-    e = e.left_join(medians, ["marketplace", "sku"]).drop("marketplace_right", "sku_right")
+    e = ctx.cache(e)
+    orphans = e.filter(e.o_principal.isnull()).select("marketplace", "sku").distinct()
+    if ctx.count(orphans):
+        medians = sale_price_medians(ctx, orphans)
+        e = e.left_join(medians, ["marketplace", "sku"]).drop("marketplace_right", "sku_right")
+    else:
+        e = e.mutate(median_price=ibis.null("float64"))
     # In whole cents, so that the half-up rounding is exact: units = round(R * q / P).
     refund = (e.principal * 100).cast("int64")
     order = (e.o_principal * 100).cast("int64")

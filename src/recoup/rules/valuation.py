@@ -74,11 +74,12 @@ def history(ctx: Context) -> ir.Table:
     return ctx.cache(mid.rename(h_market="marketplace", h_fnsku="fnsku"))
 
 
-def sale_prices(ctx: Context) -> ir.Table:
-    items = ctx.shared("order_items", inputs.order_items)
+def sale_prices(ctx: Context, skus: ir.Table) -> ir.Table:
+    """The two middle sale prices of each (marketplace, sku) in `skus`."""
+    items = inputs.order_items_of(ctx, skus, "sku")
     price = items.principal.cast("float64") / items.quantity.cast("float64")
     mid = _middle(items, ["marketplace", "sku"], price, {"p": "principal", "q": "quantity"})
-    return ctx.cache(mid.rename(s_market="marketplace", s_sku="sku"))
+    return mid.rename(s_market="marketplace", s_sku="sku")
 
 
 def valued(ctx: Context, rows: ir.Table) -> ir.Table:
@@ -99,8 +100,17 @@ def valued(ctx: Context, rows: ir.Table) -> ir.Table:
         )
     else:
         rows = rows.mutate(lo_paid=ibis.null("decimal(18, 2)"), hi_paid=ibis.null("decimal(18, 2)"))
-    if ctx.available & {"settlements", "date_range_transactions"}:
-        s = ctx.shared("sale_prices", sale_prices)
+    rows = ctx.cache(rows)
+    # The median sale price is the last resort: read the sales only for the SKUs that need it.
+    needy = rows.filter(
+        (
+            (rows.value_basis == "sale_price")
+            | (rows.value_basis.isnull() & rows.cost.isnull() & rows.lo_paid.isnull())
+        )
+        & rows.msku.notnull()
+    ).select(marketplace=rows.marketplace, sku=rows.msku).distinct()
+    if ctx.available & {"settlements", "date_range_transactions"} and ctx.count(needy):
+        s = sale_prices(ctx, needy)
         rows = rows.left_join(s, [rows.marketplace == s.s_market, rows.msku == s.s_sku]).drop(
             "s_market", "s_sku"
         )
