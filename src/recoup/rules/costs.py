@@ -11,7 +11,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
-from recoup.rules.context import Context
+from recoup.rules.context import Context, stack
 
 BEGINNING = "1900-01-01"
 
@@ -34,15 +34,15 @@ def with_cost(
         _e=events[id_col], _m=events.marketplace, _d=events[day], _s=events[sku],
         _f=events[fnsku],
     )  # fmt: skip
-    matches = keyed.inner_join(
-        c,
-        [
-            keyed._m == c.c_market,
-            c.c_from <= keyed._d,
-            ((c.c_fnsku.notnull() & (c.c_fnsku == keyed._f))
-             | (c.c_fnsku.isnull() & (c.c_sku == keyed._s))),
-        ],
-    )  # fmt: skip
+    # Two equality joins (by FNSKU, by SKU) rather than one join on an OR, which engines run as
+    # a nested loop.
+    by_fnsku = c.filter(c.c_fnsku.notnull())
+    by_sku = c.filter(c.c_fnsku.isnull())
+    matches = stack(
+        keyed.inner_join(by_fnsku, [keyed._m == by_fnsku.c_market, keyed._f == by_fnsku.c_fnsku]),
+        keyed.inner_join(by_sku, [keyed._m == by_sku.c_market, keyed._s == by_sku.c_sku]),
+    )
+    matches = matches.filter(matches.c_from <= matches._d)
     w = ibis.window(
         group_by=matches._e,
         order_by=[matches.c_from.desc(), matches.c_fnsku.isnull(), matches.c_cost.desc()],
