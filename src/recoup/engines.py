@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import os
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,7 @@ def spark_engine(lake: Path, master: str | None = None) -> Engine:
         builder.config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", os.environ.get("RECOUP_SPARK_DRIVER_MEMORY", "2g"))
         .getOrCreate()
     )
     backend = ibis.pyspark.connect(session)
@@ -99,7 +101,7 @@ def spark_engine(lake: Path, master: str | None = None) -> Engine:
             folder = lake / name
             if not folder.exists():
                 raise FileNotFoundError(f"{folder}: not in the lake (run recoup export-lake)")
-            tables[name] = backend.read_parquet(str(folder / "*.parquet"), table_name=name)
+            tables[name] = backend.read_parquet(str(folder), table_name=name)
         return tables[name]
 
     def available(account: str) -> frozenset[str]:
@@ -111,6 +113,32 @@ def spark_engine(lake: Path, master: str | None = None) -> Engine:
                     found.add(name)
         return frozenset(found)
 
-    engine = Engine("spark", backend, source, available)
-    engine.close = session.stop  # type: ignore[method-assign]
-    return engine
+    return SparkEngine("spark", backend, source, available, stop=session.stop)
+
+
+@dataclass
+class SparkEngine(Engine):
+    """On Spark an intermediate table is a checkpointed DataFrame under a temporary view name:
+    the checkpoint cuts the query's lineage, so later plans stay small (Ibis' own cache keeps
+    the lineage, and Spark then spends its memory planning ever deeper queries)."""
+
+    stop: Callable[[], None] = lambda: None
+    frames: list[Any] = field(default_factory=list)
+
+    def cache(self, t: ir.Table) -> ir.Table:
+        name = f"recoup_audit_{len(self.frames)}"
+        session = self.backend._session
+        frame = session.sql(str(self.backend.compile(t))).localCheckpoint(eager=True)
+        frame.createOrReplaceTempView(name)
+        self.frames.append((name, frame))
+        return self.backend.table(name)
+
+    def release(self) -> None:
+        session = self.backend._session
+        while self.frames:
+            name, frame = self.frames.pop()
+            session.catalog.dropTempView(name)
+            frame.unpersist()
+
+    def close(self) -> None:
+        self.stop()
