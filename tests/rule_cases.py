@@ -77,7 +77,12 @@ def audit_case(root: Path, case: dict[str, Any]) -> list[dict[str, Any]]:
         as_of = case["as_of"]
         assert isinstance(as_of, dt.date)
         result = auditing.run(
-            duckdb_engine(ws.con), ACCOUNT, as_of, policy, auditing.file_names(ws.con), options
+            duckdb_engine(ws.con),
+            ACCOUNT,
+            as_of,
+            policy,
+            auditing.file_names(ws.con),
+            options=options,
         )
         return result.findings
 
@@ -100,7 +105,8 @@ def check(rule: str, case: dict[str, Any], findings: list[dict[str, Any]]) -> No
     want = [{k: plain(v) for k, v in e.items()} for e in expected]
     assert len(mine) == len(expected), (
         f"expected {len(expected)} {rule} findings, got {len(mine)}: "
-        + "; ".join(f"{f['event_date']} qty {f['quantity']} {f['amount']} {f['state']}"
-                    for f in mine)  # fmt: skip
+        + "; ".join(
+            f"{f['event_date']} qty {f['quantity']} {f['amount']} {f['state']}" for f in mine
+        )
     )
     assert got == want, f"{got} != {want}"

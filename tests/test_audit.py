@@ -111,7 +111,8 @@ def test_cli_audit_and_findings_export_the_contract(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     done = runner.invoke(main, ["--workspace", ws, "audit", "--as-of", str(AS_OF)])
     assert done.exit_code == 0, done.output
-    assert "warehouse_lost" in done.output and "total" in done.output
+    assert "warehouse_lost" in done.output
+    assert "total" in done.output
 
     done = runner.invoke(main, ["--workspace", ws, "findings", "--format", "csv"])
     assert done.exit_code == 0, done.output
@@ -128,16 +129,17 @@ def test_cli_audit_and_findings_export_the_contract(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     chosen = json.loads(out.read_text(encoding="utf-8"))
-    assert chosen and {(f["state"], f["kind"]) for f in chosen} == {
-        ("claimable", "return_not_received")
-    }
-    assert chosen[0]["amount"].count(".") == 1 and isinstance(chosen[0]["quantity"], int)
+    assert chosen
+    assert {(f["state"], f["kind"]) for f in chosen} == {("claimable", "return_not_received")}
+    assert chosen[0]["amount"].count(".") == 1
+    assert isinstance(chosen[0]["quantity"], int)
     expected = [f for f in simulated.findings
                 if f["state"] == "claimable" and f["kind"] == "return_not_received"]  # fmt: skip
     assert differences(expected, chosen) == []
 
     done = runner.invoke(main, ["--workspace", ws, "findings", "--as-of", "2020-01-01"])
-    assert done.exit_code != 0 and "recoup audit --as-of 2020-01-01" in done.output
+    assert done.exit_code != 0
+    assert "recoup audit --as-of 2020-01-01" in done.output
 
 
 def test_a_second_audit_replaces_the_first(tmp_path: Path) -> None:
@@ -151,7 +153,8 @@ def test_a_second_audit_replaces_the_first(tmp_path: Path) -> None:
             )
             auditing.store(ws.con, result, [])
         stored = ws.con.execute("SELECT count(*) FROM findings").fetchone()
-        assert stored is not None and stored[0] == len(result.findings)
+        assert stored is not None
+        assert stored[0] == len(result.findings)
         tables = ws.con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'recoup_audit_%'"
         ).fetchone()
@@ -169,4 +172,5 @@ def test_a_bad_window_override_names_the_row(tmp_path: Path) -> None:
         shutil.copy(tmp_path / "recoup.toml", Path(here) / "recoup.toml")
         done = runner.invoke(main, ["--workspace", "ws", "audit"])
     assert done.exit_code != 0
-    assert "window row 1" in done.output and "sixty days" in done.output
+    assert "window row 1" in done.output
+    assert "sixty days" in done.output

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from recoup.rules import KINDS
 from tests.rule_cases import audit_case, check, load_cases
 
 CASES = load_cases(Path(__file__).parent / "rules")
@@ -19,6 +20,4 @@ def test_rule_case(tmp_path: Path, rule: str, name: str, case: dict[str, Any]) -
 
 
 def test_every_rule_has_a_case_file() -> None:
-    from recoup.rules import KINDS
-
     assert {c[0] for c in CASES} == set(KINDS)

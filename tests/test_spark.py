@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from recoup import audit as auditing
-from recoup.engines import duckdb_engine
+from recoup.engines import duckdb_engine, spark_engine
 from recoup.ingest import import_paths
 from recoup.lake import export_lake
 from recoup.policy import load_policy
@@ -26,7 +26,7 @@ AS_OF = dt.date(2026, 11, 28)
 
 def _spark_missing() -> str | None:
     try:
-        import pyspark  # noqa: F401
+        import pyspark  # noqa: F401, PLC0415 - only to see whether it is installed
     except ImportError:
         return "pyspark is not installed (pip install 'recoup[spark]')"
     if shutil.which("java") is None:
@@ -40,8 +40,6 @@ def test_duckdb_and_spark_give_identical_findings(tmp_path: Path) -> None:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the Spark conformance test: {missing}")
         pytest.skip(missing)
-    from recoup.engines import spark_engine
-
     config = SimConfig(seed=31, months=5, scale=0.5, as_of=AS_OF)
     simulated = simulate(config, tmp_path / "account", quirks=True)
     with Workspace(tmp_path / "ws") as ws:

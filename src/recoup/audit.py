@@ -159,6 +159,7 @@ def run(
     as_of: dt.date,
     policy: Policy,
     file_names: dict[int, str],
+    *,
     options: AuditOptions | None = None,
     rules: tuple[Rule, ...] = RULES,
     on_rule: Callable[[str, int, int], None] | None = None,

@@ -64,7 +64,9 @@ def run_audit(
         def on_rule(kind: str, done: int, total: int) -> None:
             progress.update(task, completed=done, description=f"auditing: {kind or 'summing up'}")
 
-        result = auditing.run(engine, account, as_of, policy, names, options, on_rule=on_rule)
+        result = auditing.run(
+            engine, account, as_of, policy, names, options=options, on_rule=on_rule
+        )
         closed = auditing.closed_shipments(engine, account) if engine.name == "duckdb" else []
     auditing.store(workspace.con, result, closed)
     return result
@@ -192,7 +194,9 @@ def findings_command(  # noqa: PLR0917 - one parameter per option
                       title_justify="left")  # fmt: skip
         for column in ("kind", "fnsku", "order_id", "event_date", "quantity", "amount",
                        "state", "window_closes"):  # fmt: skip
-            table.add_column(column, justify="right" if column in ("quantity", "amount") else "left")
+            table.add_column(
+                column, justify="right" if column in ("quantity", "amount") else "left"
+            )
         for r in rows:
             table.add_row(r["kind"], r["fnsku"] or "", r["order_id"] or r["shipment_id"] or
                           r["removal_order_id"] or r["reimbursement_id"] or r["reference_id"] or "",

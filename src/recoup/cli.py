@@ -19,10 +19,18 @@ from rich.progress import (
 )
 
 from recoup import demo as demo_account
+from recoup.audit_cli import (
+    audit_command,
+    export_lake_command,
+    findings_command,
+    print_audit,
+    run_audit,
+)
 from recoup.ingest import FileResult, import_paths
 from recoup.reports.marketplaces import normalise_marketplace
 from recoup.settings import Settings
 from recoup.simulate import SimConfig, simulate
+from recoup.simulate.compare import differences
 from recoup.status import workspace_status
 from recoup.summary import print_import_summary, print_status
 from recoup.workspace import Workspace
@@ -230,9 +238,6 @@ def demo(
         f"Simulating {months} months of a {marketplace} FBA seller (seed {seed}), "
         f"up to {config.as_of}..."
     )
-    from recoup.audit_cli import print_audit, run_audit
-    from recoup.simulate.compare import differences
-
     with _open(ctx) as workspace:
         with console.status("Simulating the account and writing its reports..."):
             simulated = demo_account.generate(workspace.root, config)
@@ -257,11 +262,5 @@ def demo(
         sys.exit(1)
 
 
-def _register() -> None:
-    from recoup.audit_cli import audit_command, export_lake_command, findings_command
-
-    for command in (audit_command, findings_command, export_lake_command):
-        main.add_command(command)
-
-
-_register()
+for _command in (audit_command, findings_command, export_lake_command):
+    main.add_command(_command)

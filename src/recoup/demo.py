@@ -11,6 +11,7 @@ from pathlib import Path
 
 from recoup.simulate import SimConfig, Simulated, simulate
 
+
 def demo_folder(workspace: Path, config: SimConfig) -> Path:
     return workspace / "demo" / f"{config.marketplace}-seed{config.seed}-{config.as_of}"
 

@@ -6,9 +6,9 @@ A lake is what `recoup export-lake` writes: one Parquet folder per canonical tab
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-import os
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,7 @@ def duckdb_engine(con: Any) -> Engine:
 
 def spark_engine(lake: Path, master: str | None = None) -> Engine:
     """Spark (local mode unless `master` or SPARK_MASTER say otherwise) over a lake."""
-    from pyspark.sql import SparkSession  # optional: recoup[spark]
+    from pyspark.sql import SparkSession  # noqa: PLC0415 - optional: recoup[spark]
 
     builder = SparkSession.builder.appName("recoup-audit")
     if master:

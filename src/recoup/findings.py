@@ -78,7 +78,9 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
 def to_json(rows: Sequence[dict[str, Any]]) -> str:
     def plain(row: dict[str, Any]) -> dict[str, Any]:
         return {
-            c: row[c] if c in ("evidence", "quantity") else (_text(row[c]) if row[c] is not None else "")
+            c: row[c]
+            if c in ("evidence", "quantity")
+            else (_text(row[c]) if row[c] is not None else "")
             for c in COLUMNS
         }
 

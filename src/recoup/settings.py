@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
-
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,

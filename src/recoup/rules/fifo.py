@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import ibis
-from ibis import _
 import ibis.expr.types as ir
+from ibis import _
 
 from recoup.rules.context import stack
 
@@ -44,7 +44,9 @@ def _order_columns(t: ir.Table, side: int, ties: Sequence[str]) -> ir.Table:
     )
 
 
-def prefix_taken(units: ir.IntegerValue, before: ir.IntegerValue, total: ir.IntegerValue) -> ir.IntegerValue:
+def prefix_taken(
+    units: ir.IntegerValue, before: ir.IntegerValue, total: ir.IntegerValue
+) -> ir.IntegerValue:
     """Of a row holding `units` after `before` units of its group, how many fall within the
     group's first `total` units."""
     return ibis.least(units, ibis.greatest(0, total - before))
@@ -100,8 +102,9 @@ def allocate(
     placed = taken.mutate(_placed=taken._t - taken._t.lag().over(w_taken).fill_null(0))
     placed = placed.select("_k", "_id", "_placed")
 
-    cands = stream.filter(_._side == 0).select("_k", "_id", _before=stream._a - stream._units,
-                                               _n=stream._units)
+    cands = stream.filter(_._side == 0).select(
+        "_k", "_id", _before=stream._a - stream._units, _n=stream._units
+    )
     cands = cands.left_join(totals, "_k").select("_id", "_k", "_before", "_n", "_total")
     cands = cands.mutate(
         cancelled=prefix_taken(cands._n, cands._before, cands._total.fill_null(0))
@@ -136,7 +139,8 @@ def in_rounds(
     """
     x = cancellers.mutate(
         _rank=ibis.row_number().over(
-            group_by=[cancellers[k] for k in keys], order_by=[cancellers[o] for o in canceller_order]
+            group_by=[cancellers[k] for k in keys],
+            order_by=[cancellers[o] for o in canceller_order],
         )
     )
     x = cache(x)
@@ -147,21 +151,31 @@ def in_rounds(
     for rank in range(rounds):
         now = x.filter(x._rank == rank)
         now = now.select(
-            *keys, *(c for c in now.columns if c not in keys and c.startswith("_") is False),
-            _q=now[canceller_units].cast("int64"), _xkey=now[canceller_id],
+            *keys,
+            *(c for c in now.columns if c not in keys and c.startswith("_") is False),
+            _q=now[canceller_units].cast("int64"),
+            _xkey=now[canceller_id],
         )
         open_ = left.filter(left._open > 0)
         pair = open_.inner_join(now, [open_[k] == now[k] for k in keys] + [eligible(open_, now)])
-        pair = pair.select(_cid=pair[candidate_id], _xkey=pair._xkey, _q=pair._q,
-                           _n=pair._open, **{f"_o{i}": pair[o] for i, o in enumerate(candidate_order)})
-        w = ibis.cumulative_window(group_by=pair._xkey,
-                                   order_by=[pair[f"_o{i}"] for i in range(len(candidate_order))])
+        pair = pair.select(
+            _cid=pair[candidate_id],
+            _xkey=pair._xkey,
+            _q=pair._q,
+            _n=pair._open,
+            **{f"_o{i}": pair[o] for i, o in enumerate(candidate_order)},
+        )
+        w = ibis.cumulative_window(
+            group_by=pair._xkey, order_by=[pair[f"_o{i}"] for i in range(len(candidate_order))]
+        )
         pair = pair.mutate(_before=pair._n.sum().over(w) - pair._n)
         pair = pair.mutate(_take=prefix_taken(pair._n, pair._before, pair._q))
         pair = cache(pair.select("_cid", "_xkey", "_take"))
         took = pair.group_by(_tcid=pair._cid).aggregate(_took=pair._take.sum())
         joined = left.left_join(took, left[candidate_id] == took._tcid)
-        left = cache(joined.mutate(_open=joined._open - joined._took.fill_null(0)).drop("_tcid", "_took"))
+        left = cache(
+            joined.mutate(_open=joined._open - joined._took.fill_null(0)).drop("_tcid", "_took")
+        )
         placed_parts.append(pair.group_by("_xkey").aggregate(placed=pair._take.sum()))
     out_c = left.mutate(cancelled=left[units].cast("int64") - left._open).drop("_open")
     out_x = cancellers

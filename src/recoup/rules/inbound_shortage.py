@@ -36,9 +36,9 @@ def short_items(ctx: Context) -> ir.Table:
     last = receipts.group_by("marketplace", shipment_id=_.reference_id).aggregate(
         last_receipt=_.date.max()
     )
-    per_item = receipts.group_by("marketplace", shipment_id=_.reference_id, r_fnsku=_.fnsku).aggregate(
-        booked=_.quantity.sum()
-    )
+    per_item = receipts.group_by(
+        "marketplace", shipment_id=_.reference_id, r_fnsku=_.fnsku
+    ).aggregate(booked=_.quantity.sum())
     s = ships.left_join(last, ["marketplace", "shipment_id"]).drop(
         "marketplace_right", "shipment_id_right"
     )
@@ -67,8 +67,9 @@ def short_items(ctx: Context) -> ir.Table:
          i.fnsku == per_item.r_fnsku],
     ).drop("marketplace_right", "shipment_id_right", "r_fnsku")  # fmt: skip
     received = ibis.coalesce(i.quantity_received, i.booked, ibis.literal(0, "int64"))
-    i = i.mutate(units=(i.quantity_shipped.fill_null(0) - received).cast("int64"),
-                 _cid=inputs.row_id(i, "I"))
+    i = i.mutate(
+        units=(i.quantity_shipped.fill_null(0) - received).cast("int64"), _cid=inputs.row_id(i, "I")
+    )
     return i.filter(i.units > 0)
 
 

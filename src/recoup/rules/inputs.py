@@ -22,9 +22,7 @@ def row_id(t: ir.Table, prefix: str) -> ir.StringValue:
 
 def _ledger(ctx: Context) -> ir.Table:
     t = ctx.table("ledger_detail")
-    return t.filter(
-        (t.date <= ctx.as_of_literal) & t.event_type.isin(("Adjustments", "Receipts"))
-    )
+    return t.filter((t.date <= ctx.as_of_literal) & t.event_type.isin(("Adjustments", "Receipts")))
 
 
 def ledger(ctx: Context) -> ir.Table:
@@ -167,7 +165,10 @@ def refund_events(ctx: Context) -> ir.Table:
             "marketplace",
             "order_id",
             "sku",
-            adjustment_id=ibis.literal("D") + d.file_id.cast("string") + ":" + d.line.cast("string"),
+            adjustment_id=ibis.literal("D")
+            + d.file_id.cast("string")
+            + ":"
+            + d.line.cast("string"),
             principal=-d.product_sales,
             commission=ibis.null("decimal(18, 2)"),
             refund_commission=ibis.null("decimal(18, 2)"),
@@ -205,8 +206,9 @@ def refund_units(ctx: Context) -> ir.Table:
     events = ctx.shared("refund_events", refund_events)
     items = ctx.shared("order_items", order_items)
     e = events.left_join(
-        items.select("marketplace", "order_id", "sku", o_principal="principal",
-                     o_quantity="quantity"),
+        items.select(
+            "marketplace", "order_id", "sku", o_principal="principal", o_quantity="quantity"
+        ),
         ["marketplace", "order_id", "sku"],
     ).drop("marketplace_right", "order_id_right", "sku_right")
     e = ctx.cache(e)

@@ -51,9 +51,7 @@ def find(ctx: Context) -> ir.Table:
             money_units=0, report=report, file_id=file_id, line=line,
         )  # fmt: skip
 
-    cited_refunds = events.inner_join(
-        charged.select(*ITEM, "first_day"), ITEM
-    )
+    cited_refunds = events.inner_join(charged.select(*ITEM, "first_day"), ITEM)
     return stack(
         one(charged, charged.excess, charged.report, charged.file_id, charged.line),
         one(cited_refunds, None, cited_refunds.report, cited_refunds.file_id, cited_refunds.line),

@@ -34,18 +34,22 @@ def reversals(ctx: Context) -> ir.Table:
     its FNSKU dated from its original's approval to the reversal + 7 days (and, for customer
     payments, customer-returns rows of the original's order), ledger rows first on a day."""
     r = inputs.reimbursements(ctx)
-    originals = r.filter(r.reason != "Reimbursement_Reversal").group_by(
-        "marketplace", "reimbursement_id"
-    ).aggregate(
-        o_day=_.approval_date.min(), o_reason=_.reason.max(), o_order=_.amazon_order_id.max()
+    originals = (
+        r.filter(r.reason != "Reimbursement_Reversal")
+        .group_by("marketplace", "reimbursement_id")
+        .aggregate(
+            o_day=_.approval_date.min(), o_reason=_.reason.max(), o_order=_.amazon_order_id.max()
+        )
     )
     rev = r.filter(r.reason == "Reimbursement_Reversal")
     rev = rev.left_join(
         originals,
-        [rev.marketplace == originals.marketplace,
-         rev.original_reimbursement_id == originals.reimbursement_id],
+        [
+            rev.marketplace == originals.marketplace,
+            rev.original_reimbursement_id == originals.reimbursement_id,
+        ],
     ).select(
-        *[c for c in rev.columns],
+        *rev.columns,
         o_day=ibis.coalesce(_.o_day, ibis.literal("1900-01-01", "date")),
         o_reason=ibis.coalesce(_.o_reason, _.original_reimbursement_type),
         o_order=_.o_order,
@@ -62,12 +66,19 @@ def reversals(ctx: Context) -> ir.Table:
     explaining = found
     if "customer_returns" in ctx.available:
         ret = inputs.customer_returns(ctx)
-        explaining = stack(found, 
+        explaining = stack(
+            found,
             ret.select(
-                "marketplace", "fnsku", "file_id", "line",
-                e_day=_.return_date, e_src=ibis.literal(1, "int8"), e_order=_.order_id,
-                e_units=_.quantity.cast("int64"), e_id=_._cid,
-            )  # fmt: skip
+                "marketplace",
+                "fnsku",
+                "file_id",
+                "line",
+                e_day=_.return_date,
+                e_src=ibis.literal(1, "int8"),
+                e_order=_.order_id,
+                e_units=_.quantity.cast("int64"),
+                e_id=_._cid,
+            ),
         )
     explaining = explaining.mutate(file_id=_.file_id.cast("int64"), line=_.line.cast("int64"))
 
@@ -101,12 +112,12 @@ def paid_units(ctx: Context) -> ir.Table:
     r = inputs.reimbursements(ctx)
     r = r.filter((r.reason != "Reimbursement_Reversal") & (r.quantity_reimbursed_total > 0))
     rev = ctx.shared("reversals", reversals)
-    back = rev.group_by(
-        k_market="marketplace", k_id="original_reimbursement_id"
-    ).aggregate(explained_back=_.explained.sum())
-    r = r.left_join(
-        back, [r.marketplace == back.k_market, r.reimbursement_id == back.k_id]
-    ).drop("k_market", "k_id")
+    back = rev.group_by(k_market="marketplace", k_id="original_reimbursement_id").aggregate(
+        explained_back=_.explained.sum()
+    )
+    r = r.left_join(back, [r.marketplace == back.k_market, r.reimbursement_id == back.k_id]).drop(
+        "k_market", "k_id"
+    )
     units = r.quantity_reimbursed_total.cast("int64")
     return r.mutate(
         units=units,
@@ -219,8 +230,10 @@ def _settlement_payments(ctx: Context) -> ir.Table | None:
         [s.marketplace == by_adjustment.a_market, s.adjustment_id == by_adjustment.a_id],
     )
     s = s.mutate(o=ibis.coalesce(s.order_id, s.a_order))
-    return s.filter(s.o.notnull()).group_by("marketplace", order_id=_.o).aggregate(
-        paid=_.quantity_purchased.fill_null(1).sum().cast("int64")
+    return (
+        s.filter(s.o.notnull())
+        .group_by("marketplace", order_id=_.o)
+        .aggregate(paid=_.quantity_purchased.fill_null(1).sum().cast("int64"))
     )
 
 
@@ -253,9 +266,7 @@ def returns_not_received(ctx: Context) -> ir.Table:
         group_by=[refunds[k] for k in keys], order_by=[refunds.day, refunds.adjustment_id]
     )
     refunds = refunds.mutate(_before=refunds.units.sum().over(w) - refunds.units)
-    refunds = refunds.mutate(
-        by_return=prefix_taken(_.units, _._before, _.returned.fill_null(0))
-    )
+    refunds = refunds.mutate(by_return=prefix_taken(_.units, _._before, _.returned.fill_null(0)))
     refunds = refunds.mutate(_rest=_.units - _.by_return)
     w2 = ibis.cumulative_window(
         group_by=[refunds.marketplace, refunds.order_id],
@@ -329,8 +340,16 @@ def returns_damaged(ctx: Context) -> ir.Table:
     # Then payments with no order id, FIFO per FNSKU by clock date.
     spare = ctx.shared("warehouse", warehouse)["leftover"]
     spare = spare.filter((spare.reason == "Damaged_Warehouse") & spare.amazon_order_id.isnull())
-    spare = spare.select("marketplace", "fnsku", "approval_date", "reimbursement_id", "file_id",
-                         "line", "_xid", units=_.left)
+    spare = spare.select(
+        "marketplace",
+        "fnsku",
+        "approval_date",
+        "reimbursement_id",
+        "file_id",
+        "line",
+        "_xid",
+        units=_.left,
+    )
     paid = ctx.shared("paid_units", paid_units)
     blank = paid.filter(paid.reason.isin(inputs.CUSTOMER_PAYMENT) & paid.amazon_order_id.isnull())
     blank = blank.select(spare.columns[:-1], units=_.units)

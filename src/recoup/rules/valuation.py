@@ -102,13 +102,17 @@ def valued(ctx: Context, rows: ir.Table) -> ir.Table:
         rows = rows.mutate(lo_paid=ibis.null("decimal(18, 2)"), hi_paid=ibis.null("decimal(18, 2)"))
     rows = ctx.cache(rows)
     # The median sale price is the last resort: read the sales only for the SKUs that need it.
-    needy = rows.filter(
-        (
-            (rows.value_basis == "sale_price")
-            | (rows.value_basis.isnull() & rows.cost.isnull() & rows.lo_paid.isnull())
+    needy = (
+        rows.filter(
+            (
+                (rows.value_basis == "sale_price")
+                | (rows.value_basis.isnull() & rows.cost.isnull() & rows.lo_paid.isnull())
+            )
+            & rows.msku.notnull()
         )
-        & rows.msku.notnull()
-    ).select(marketplace=rows.marketplace, sku=rows.msku).distinct()
+        .select(marketplace=rows.marketplace, sku=rows.msku)
+        .distinct()
+    )
     if ctx.available & {"settlements", "date_range_transactions"} and ctx.count(needy):
         s = sale_prices(ctx, needy)
         rows = rows.left_join(s, [rows.marketplace == s.s_market, rows.msku == s.s_sku]).drop(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ibis.expr.types as ir
 from ibis import _
 
-from recoup.rules import shared
+from recoup.rules import inputs, shared
 from recoup.rules.context import Context, contributions, stack
 from recoup.rules.fifo import allocate
 
@@ -30,10 +30,10 @@ def owed_rows(ctx: Context, reasons: tuple[str, ...], pays: str, found_first: bo
     )
     legacy = rows.filter(rows.unreconciled_quantity.isnull())
     if found_first:
-        led = shared.inputs.ledger(ctx)
+        led = inputs.ledger(ctx)
         found = led.filter(
             (led.event_type == "Adjustments") & (led.reason == "F") & (led.quantity > 0)
-        ).mutate(_xid=shared.inputs.row_id(led, "L"), units=_.quantity.cast("int64"))
+        ).mutate(_xid=inputs.row_id(led, "L"), units=_.quantity.cast("int64"))
         legacy, _unused = allocate(legacy, found, shared.KEYS, day="date", units="units")
         legacy = legacy.mutate(units=_.units - _.cancelled).drop("cancelled")
     paid = ctx.shared("paid_units", shared.paid_units)

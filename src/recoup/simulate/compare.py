@@ -38,9 +38,7 @@ def differences(
         a, b = want.get(key), got.get(key)
         if a is None or b is None or a[0] != b[0] or a[1] != b[1] or a[2] != b[2]:
             show = " ".join(f"{c}={v}" for c, v in zip(GROUP, key, strict=True) if v)
-            lines.append(
-                f"{show}: expected {_show(a)}, found {_show(b)}"
-            )
+            lines.append(f"{show}: expected {_show(a)}, found {_show(b)}")
     return lines
 
 
