@@ -112,7 +112,9 @@ def assemble(
         unit, amount, basis = value(row)
         finding = found.get(fid)
         if finding is None:
-            window = policy.window(row["kind"], row["marketplace"], row["event_date"])
+            window = policy.window(
+                row["window"] or row["kind"], row["marketplace"], row["event_date"]
+            )
             finding = found[fid] = {
                 "finding_id": fid,
                 **{c: row[c] for c in ("kind", "marketplace", "fnsku", "msku", "asin",

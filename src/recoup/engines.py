@@ -26,6 +26,8 @@ AUDIT_TABLES = (
     "inbound_shipments",
     "inbound_shipment_items",
     "sourcing_costs",
+    "removal_shipments",
+    "removal_receipts",
     "shipments_seen_closed",
 )
 

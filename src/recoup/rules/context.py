@@ -36,6 +36,7 @@ CONTRIBUTION = ibis.schema(
         "value_basis": "string",  # null: valued by principle 10 afterwards
         "money": "decimal(18, 2)",  # the basis amount the kind's valuation starts from
         "money_units": "int64",
+        "window": "string",  # the policy row to date it by, when not the kind's own
         "report": "string",
         "file_id": "int64",
         "line": "int64",

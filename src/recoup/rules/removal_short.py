@@ -12,11 +12,12 @@ import ibis.expr.types as ir
 from ibis import _
 
 from recoup.rules import inputs, shared
-from recoup.rules.context import Context, contributions
+from recoup.rules.context import Context, contributions, stack
 from recoup.rules.fifo import allocate
 
 KIND = "removal_short"
 NEEDS = ("removal_orders",)
+WINDOW_FROM_SHIPMENT = "removal_short_receipt"  # policy row: 15-75 days from the shipment
 
 
 def find(ctx: Context) -> ir.Table:
@@ -41,8 +42,47 @@ def find(ctx: Context) -> ir.Table:
         canceller_units="units", canceller_ties=["reimbursement_id"],
     )  # fmt: skip
     owed = orders.mutate(owed=_.units - _.cancelled).filter(_.owed > 0)
-    return contributions(
+    found = contributions(
         owed, kind=KIND, marketplace=owed.marketplace, fnsku=owed.fnsku, msku=owed.sku,
         removal_order_id=owed.order_id, event_date=owed.last_updated_date, quantity=owed.owed,
         report="removal_orders", file_id=owed.file_id, line=owed.line,
+    )  # fmt: skip
+    if {"removal_shipments", "removal_receipts"} <= ctx.available:
+        return stack(found, _received_short(ctx, paid.filter(paid.reason == "Lost_Outbound")))
+    return found
+
+
+def _received_short(ctx: Context, paid: ir.Table) -> ir.Table:
+    ships = ctx.table("removal_shipments")
+    ships = ships.filter(ships.shipment_date <= ctx.as_of_literal)
+    log = ctx.table("removal_receipts")
+    packages = log.select(p_market=log.marketplace, p_order=log.removal_order_id,
+                          p_tracking=log.tracking_number).distinct()  # fmt: skip
+    ships = ships.inner_join(
+        packages, [ships.marketplace == packages.p_market, ships.order_id == packages.p_order,
+                   ships.tracking_number == packages.p_tracking],
+    ).drop("p_market", "p_order", "p_tracking")  # fmt: skip
+    got = log.group_by(
+        r_market="marketplace", r_order="removal_order_id", r_tracking="tracking_number",
+        r_fnsku="fnsku",
+    ).aggregate(received=_.received_quantity.sum())  # fmt: skip
+    ships = ships.left_join(
+        got, [ships.marketplace == got.r_market, ships.order_id == got.r_order,
+              ships.tracking_number == got.r_tracking, ships.fnsku == got.r_fnsku],
+    )  # fmt: skip
+    ships = ships.mutate(
+        units=(ships.shipped_quantity.fill_null(0) - ships.received.fill_null(0)).cast("int64"),
+        _cid=inputs.row_id(ships, "S"),
+    ).filter(_.units > 0)
+    ships, _unused = allocate(
+        ships, paid, shared.KEYS, day="shipment_date", units="units",
+        canceller_day="approval_date", canceller_units="units",
+        canceller_ties=["reimbursement_id"],
+    )  # fmt: skip
+    owed = ships.mutate(owed=_.units - _.cancelled).filter(_.owed > 0)
+    return contributions(
+        owed, kind=KIND, marketplace=owed.marketplace, fnsku=owed.fnsku, msku=owed.sku,
+        removal_order_id=owed.order_id, event_date=owed.shipment_date, quantity=owed.owed,
+        window=WINDOW_FROM_SHIPMENT, report="removal_shipments", file_id=owed.file_id,
+        line=owed.line,
     )  # fmt: skip
