@@ -99,7 +99,8 @@ def test_demo_simulates_imports_and_shows_what_is_owed(tmp_path: Path) -> None:
         ["--workspace", str(tmp_path / "ws"), "demo", "--months", "3", "--as-of", "2026-11-28"],
     )
     assert result.exit_code == 0, result.output
-    assert "What this account is owed as of 2026-11-28" in result.output
+    assert "Findings for account demo as of 2026-11-28" in result.output
+    assert "The audit agrees with the simulator's answer key" in result.output
     assert "ledger_detail" in result.output
     key = tmp_path / "ws" / "demo" / "US-seed7-2026-11-28" / "answer-key.csv"
     assert key.exists()

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import ibis.expr.types as ir
+
 from recoup.engines import Engine
 from recoup.money import cents
 from recoup.policy import Policy
 from recoup.reports.marketplaces import CURRENCY_OF
 from recoup.rules import RULES, Rule
-from recoup.rules.context import Context
+from recoup.rules.context import Context, stack
 from recoup.rules.valuation import valued
 
 COLUMNS = (
@@ -196,7 +198,7 @@ def _contributions(
     rules: tuple[Rule, ...],
     on_rule: Callable[[str, int, int], None] | None,
 ) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+    found: list[ir.Table] = []
     for number, rule in enumerate(rules):
         if on_rule:
             on_rule(rule.kind, number, len(rules))
@@ -207,10 +209,13 @@ def _contributions(
         if rule.kind == "disposed_unauthorized" and ctx.automatic_disposal:
             audit.skipped[rule.kind] = "automatic disposal is on (audit.automatic_disposal)"
             continue
-        rows.extend(engine.rows(valued(ctx, rule.find(ctx))))
+        found.append(engine.cache(rule.find(ctx)))
     if on_rule:
         on_rule("", len(rules), len(rules))
-    return rows
+    if not found:
+        return []
+    # Valued once for all kinds: one set of lookups rather than one per rule.
+    return engine.rows(valued(ctx, stack(*found)))
 
 
 def closed_shipments(engine: Engine, account: str) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sys
 from collections import defaultdict
 from decimal import Decimal
@@ -189,10 +190,12 @@ def findings_command(  # noqa: PLR0917 - one parameter per option
     elif fmt == "json":
         text = stored.to_json(rows)
     else:
-        console = _console() if output is None else Console(file=None, width=200, record=True)
+        console = (
+            _console() if output is None else Console(file=io.StringIO(), width=200, record=True)
+        )
         table = Table(title=f"{len(rows)} findings, account {account}, as of {day}",
                       title_justify="left")  # fmt: skip
-        for column in ("kind", "fnsku", "order_id", "event_date", "quantity", "amount",
+        for column in ("kind", "fnsku", "id", "event_date", "quantity", "amount",
                        "state", "window_closes"):  # fmt: skip
             table.add_column(
                 column, justify="right" if column in ("quantity", "amount") else "left"

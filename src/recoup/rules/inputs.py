@@ -31,36 +31,24 @@ def ledger(ctx: Context) -> ir.Table:
     return t
 
 
-def _reimbursements(ctx: Context) -> ir.Table:
-    t = ctx.table("reimbursements")
-    t = t.filter(t.approval_date <= ctx.as_of_literal)
-    return t.mutate(_xid=row_id(t, "R"))
+def _up_to_as_of(ctx: Context, table: str, day: str, id_column: str, prefix: str) -> ir.Table:
+    """A table's rows dated up to `as_of`, each with its row id; computed once per audit."""
+
+    def compute(ctx: Context) -> ir.Table:
+        t = ctx.table(table)
+        t = t.filter(t[day] <= ctx.as_of_literal)
+        return t.mutate(**{id_column: row_id(t, prefix)})
+
+    rows: ir.Table = ctx.shared(table, compute)
+    return rows
 
 
 def reimbursements(ctx: Context) -> ir.Table:
-    t: ir.Table = ctx.shared("reimbursements", _reimbursements)
-    return t
-
-
-def _customer_returns(ctx: Context) -> ir.Table:
-    t = ctx.table("customer_returns")
-    t = t.filter(t.return_date <= ctx.as_of_literal)
-    return t.mutate(_cid=row_id(t, "C"))
+    return _up_to_as_of(ctx, "reimbursements", "approval_date", "_xid", "R")
 
 
 def customer_returns(ctx: Context) -> ir.Table:
-    t: ir.Table = ctx.shared("customer_returns", _customer_returns)
-    return t
-
-
-def _settlement_item_rows(ctx: Context, transaction_type: str) -> ir.Table:
-    s = ctx.table("settlements")
-    return s.filter(
-        (s.transaction_type == transaction_type)
-        & (s.amount_type == "ItemPrice")
-        & (s.amount_description == "Principal")
-        & (s.posted_date <= ctx.as_of_literal)
-    )
+    return _up_to_as_of(ctx, "customer_returns", "return_date", "_cid", "C")
 
 
 def _date_range_rows(ctx: Context, transaction_type: str) -> ir.Table:
