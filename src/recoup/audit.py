@@ -240,7 +240,7 @@ def store(con: Any, audit: Audit, closed: list[tuple[str, str]]) -> None:
                 {
                     c: [json.dumps(f[c]) if c == "evidence" else f[c] for f in audit.findings]
                     for c in COLUMNS
-                }  # fmt: skip
+                }
             )
             con.register("new_findings", batch)
             try:
