@@ -151,10 +151,15 @@ def test_a_second_audit_replaces_the_first(tmp_path: Path) -> None:
             result = auditing.run(
                 duckdb_engine(ws.con), "demo", AS_OF, load_policy(), auditing.file_names(ws.con)
             )
-            auditing.store(ws.con, result, [])
+            auditing.store(ws.con, result)
         stored = ws.con.execute("SELECT count(*) FROM findings").fetchone()
         assert stored is not None
         assert stored[0] == len(result.findings)
+        seen = ws.con.execute("SELECT count(*), min(first_seen) FROM shipments_seen_closed")
+        closed = ws.con.execute(
+            "SELECT count(*) FROM inbound_shipments WHERE shipment_status = 'CLOSED'"
+        )
+        assert seen.fetchone() == (closed.fetchone()[0], AS_OF)  # type: ignore[index]
         tables = ws.con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'recoup_audit_%'"
         ).fetchone()

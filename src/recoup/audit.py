@@ -219,14 +219,7 @@ def _contributions(
     return engine.rows(valued(ctx, stack(*found)))
 
 
-def closed_shipments(engine: Engine, account: str) -> list[tuple[str, str]]:
-    t = engine.source("inbound_shipments")
-    t = t.filter((t.account == account) & (t.shipment_status == "CLOSED"))
-    return [(r["marketplace"], r["shipment_id"]) for r in engine.rows(
-        t.select("marketplace", "shipment_id").distinct())]  # fmt: skip
-
-
-def store(con: Any, audit: Audit, closed: list[tuple[str, str]]) -> None:
+def store(con: Any, audit: Audit) -> None:
     """Replace the account's findings for this as-of date, in one transaction."""
     con.begin()
     try:
@@ -255,11 +248,13 @@ def store(con: Any, audit: Audit, closed: list[tuple[str, str]]) -> None:
             [audit.account, audit.as_of, audit.engine, len(audit.findings),
              json.dumps(audit.skipped)],
         )  # fmt: skip
-        if closed:
-            con.executemany(
-                "INSERT INTO shipments_seen_closed VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [[audit.account, m, s, audit.as_of] for m, s in closed],
-            )
+        # The first audit to see a shipment closed dates it (its clock when it has no receipt).
+        con.execute(
+            "INSERT INTO shipments_seen_closed SELECT DISTINCT account, marketplace, "
+            "shipment_id, ? FROM inbound_shipments WHERE account = ? "
+            "AND shipment_status = 'CLOSED' ON CONFLICT DO NOTHING",
+            [audit.as_of, audit.account],
+        )
         con.commit()
     except Exception:
         con.rollback()

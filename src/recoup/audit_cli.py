@@ -68,8 +68,7 @@ def run_audit(
         result = auditing.run(
             engine, account, as_of, policy, names, options=options, on_rule=on_rule
         )
-        closed = auditing.closed_shipments(engine, account) if engine.name == "duckdb" else []
-    auditing.store(workspace.con, result, closed)
+    auditing.store(workspace.con, result)
     return result
 
 
