@@ -155,11 +155,14 @@ def test_a_second_audit_replaces_the_first(tmp_path: Path) -> None:
         stored = ws.con.execute("SELECT count(*) FROM findings").fetchone()
         assert stored is not None
         assert stored[0] == len(result.findings)
-        seen = ws.con.execute("SELECT count(*), min(first_seen) FROM shipments_seen_closed")
+        seen = ws.con.execute(
+            "SELECT count(*), min(first_seen) FROM shipments_seen_closed"
+        ).fetchone()
         closed = ws.con.execute(
             "SELECT count(*) FROM inbound_shipments WHERE shipment_status = 'CLOSED'"
-        )
-        assert seen.fetchone() == (closed.fetchone()[0], AS_OF)  # type: ignore[index]
+        ).fetchone()
+        assert closed is not None
+        assert seen == (closed[0], AS_OF)
         tables = ws.con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'recoup_audit_%'"
         ).fetchone()
