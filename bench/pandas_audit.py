@@ -28,7 +28,9 @@ def _load(con: Any, sql: str, account: str) -> pd.DataFrame:
     for column in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[column]):
             frame[column] = frame[column].dt.date
-    return frame.astype(object).where(frame.notna(), None)
+        elif pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].fillna("")
+    return frame
 
 
 class Pool:
@@ -176,7 +178,9 @@ def audit(con: Any, account: str, as_of: dt.date) -> list[dict[str, Any]]:
         pool.ready()
     for o in removals[removals["order_type"].isin(["Disposal", "Liquidation"])].sort_values(
         ["request_date", "order_id", "file_id", "line"]).itertuples():  # fmt: skip
-        units = int(o.requested_quantity or 0) - int(o.cancelled_quantity or 0)
+        units = int(o.requested_quantity) - int(
+            o.cancelled_quantity if pd.notna(o.cancelled_quantity) else 0
+        )
         for item in disposals[o.marketplace, o.fnsku].items:
             if units <= 0:
                 break
