@@ -225,7 +225,10 @@ def audit(con: Any, account: str, as_of: dt.date) -> list[dict[str, Any]]:
     principal = st[(st["amount_type"] == "ItemPrice") & (st["amount_description"] == "Principal")]
     orders = principal[principal["transaction_type"] == "Order"].groupby(
         ["marketplace", "order_id", "sku"]).agg(p=("amount", "sum"), q=("quantity_purchased", "max"))  # fmt: skip
-    order_of = {k: (Decimal(str(v.p)), int(v.q)) for k, v in orders.iterrows()}
+    order_of = {
+        k: (Decimal(str(p)), int(q))
+        for k, p, q in zip(orders.index, orders["p"], orders["q"], strict=True)
+    }
     prices: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
     for (m, _, s), (p, q) in order_of.items():
         if p > 0 and q > 0:

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from recoup.engines import Engine
 from recoup.money import cents
-from recoup.policy import Policy
+from recoup.policy import Policy, Window
 from recoup.reports.marketplaces import CURRENCY_OF
 from recoup.rules import RULES, Rule
 from recoup.rules.context import Context, stack
@@ -110,14 +110,14 @@ def assemble(
 ) -> list[dict[str, Any]]:
     """Sum contribution rows into findings (the export contract's columns)."""
     found: dict[str, dict[str, Any]] = {}
+    windows: dict[tuple[str, str, dt.date], Window] = {}  # many findings share a clock date
     for row in rows:
         fid = finding_id(account, row)
         unit, amount, basis = value(row)
         finding = found.get(fid)
         if finding is None:
-            window = policy.window(
-                row["window"] or row["kind"], row["marketplace"], row["event_date"]
-            )
+            key = (row["window"] or row["kind"], row["marketplace"], row["event_date"])
+            window = windows.get(key) or windows.setdefault(key, policy.window(*key))
             finding = found[fid] = {
                 "finding_id": fid,
                 **{c: row[c] for c in ("kind", "marketplace", "fnsku", "msku", "asin",

@@ -54,7 +54,7 @@ def run_audit(
         automatic_disposal=settings.audit.automatic_disposal,
         underpaid_tolerance=settings.audit.underpaid_tolerance,
     )
-    engine = engine or duckdb_engine(workspace.con)
+    engine = engine or duckdb_engine(workspace.con, memory_limit=settings.audit.memory_limit)
     names = auditing.file_names(workspace.con)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),

@@ -63,7 +63,11 @@ class Engine:
         pass
 
 
-def duckdb_engine(con: Any) -> Engine:
+def duckdb_engine(con: Any, memory_limit: str | None = None) -> Engine:
+    """The rules on the workspace's own connection. `memory_limit` bounds DuckDB for this
+    connection (it spills to `<workspace>/recoup.duckdb.tmp` beyond it)."""
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [memory_limit])
     backend = ibis.duckdb.from_connection(con)
 
     def available(account: str) -> frozenset[str]:

@@ -20,6 +20,7 @@ class AuditSettings(BaseModel):
     claim_unsellable_damage: bool = False  # claim 6/7/H/K/U damage at full value
     automatic_disposal: bool = False  # you let Amazon dispose of stock: no disposed_unauthorized
     underpaid_tolerance: str = "0.05"  # paid this far below cost before it counts as underpaid
+    memory_limit: str = "1GB"  # DuckDB's memory during an audit; beyond it DuckDB spills to disk
     windows: list[dict[str, Any]] = Field(default_factory=list)  # rows like policy/windows.toml
     cost_basis: dict[str, Any] = Field(default_factory=dict)  # marketplace/group -> date
 

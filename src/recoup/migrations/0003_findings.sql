@@ -35,9 +35,10 @@ CREATE TABLE findings (
     window_opens       DATE NOT NULL,
     window_closes      DATE NOT NULL,
     state              VARCHAR NOT NULL,
-    evidence           VARCHAR NOT NULL,  -- JSON list of {report, file, line}
-    PRIMARY KEY (account, as_of, finding_id)
+    evidence           VARCHAR NOT NULL   -- JSON list of {report, file, line}
 );
+-- No primary key: ids are unique by construction (recoup.audit sums rows per id), and an index
+-- over 100k+ findings made every re-audit's delete and insert several times slower.
 
 -- The as-of date of the first audit that saw an inbound shipment CLOSED (its clock when the
 -- ledger shows no receipt).
