@@ -211,11 +211,18 @@ def _customer_payments(ctx: Context, reasons: tuple[str, ...]) -> ir.Table:
     )
 
 
-def _settlement_payments(ctx: Context) -> ir.Table | None:
-    """Units of settlement reimbursements for a refunded order (positive rows only); a row with
-    no order id is matched through its adjustment id."""
+def _item_payments(ctx: Context) -> ir.Table:
+    """Units of customer payments per (marketplace, order_id, sku), sku '' where the payment
+    names none: from the reimbursements report and from settlement lines (positive rows only; a
+    line with no order id is matched through its refund's adjustment id). The same payment may
+    be in both with no shared id, so per key the larger of the two counts, never their sum."""
+    paid = ctx.shared("paid_units", paid_units)
+    paid = paid.filter(paid.reason.isin(inputs.CUSTOMER_PAYMENT) & paid.amazon_order_id.notnull())
+    report = paid.group_by(
+        "marketplace", order_id=paid.amazon_order_id, sku=paid.sku.fill_null("")
+    ).aggregate(paid=paid.units.sum().cast("int64"))
     if "settlements" not in ctx.available:
-        return None
+        return report
     s = ctx.table("settlements")
     s = s.filter(
         (s.amount_type == "FBA Inventory Reimbursement")
@@ -230,16 +237,23 @@ def _settlement_payments(ctx: Context) -> ir.Table | None:
         [s.marketplace == by_adjustment.a_market, s.adjustment_id == by_adjustment.a_id],
     )
     s = s.mutate(o=ibis.coalesce(s.order_id, s.a_order))
-    return (
+    settled = (
         s.filter(s.o.notnull())
-        .group_by("marketplace", order_id=_.o)
+        .group_by("marketplace", order_id=_.o, sku=_.sku.fill_null(""))
         .aggregate(paid=_.quantity_purchased.fill_null(1).sum().cast("int64"))
+    )
+    keys = ["marketplace", "order_id", "sku"]
+    both = report.outer_join(settled, keys)
+    return both.select(
+        **{k: ibis.coalesce(both[k], both[f"{k}_right"]) for k in keys},
+        paid=ibis.greatest(both.paid.fill_null(0), both.paid_right.fill_null(0)),
     )
 
 
 def returns_not_received(ctx: Context) -> ir.Table:
     """FBA refund events with units, `by_return` and `by_payment` (units cancelled by returned
-    units and by customer payments of the same order item), oldest events first."""
+    units and by customer payments of the same order item), oldest events first. Payments that
+    name the item's SKU cancel its refunds first; payments naming no SKU then any of the order's."""
     refunds = ctx.shared("refund_units", inputs.refund_units)
     refunds = refunds.filter((refunds.fulfillment == "AFN") & (refunds.units > 0))
     keys = ["marketplace", "order_id", "sku"]
@@ -249,33 +263,33 @@ def returns_not_received(ctx: Context) -> ir.Table:
         refunds = refunds.left_join(back, keys).drop(*(f"{k}_right" for k in keys))
     else:
         refunds = refunds.mutate(returned=ibis.null("int64"))
-    payments = _customer_payments(ctx, inputs.CUSTOMER_PAYMENT)
-    settled = _settlement_payments(ctx)
-    if settled is not None:
-        # The same payment may be in both reports with no shared id: the larger counts.
-        both = payments.outer_join(settled, ["marketplace", "order_id"])
-        payments = both.select(
-            marketplace=ibis.coalesce(both.marketplace, both.marketplace_right),
-            order_id=ibis.coalesce(both.order_id, both.order_id_right),
-            paid=ibis.greatest(both.paid.fill_null(0), both.paid_right.fill_null(0)),
-        )
-    refunds = refunds.left_join(payments, ["marketplace", "order_id"]).drop(
+    payments = ctx.cache(_item_payments(ctx))
+    named = payments.filter(payments.sku != "").rename(paid_item="paid")
+    refunds = refunds.left_join(named, keys).drop(*(f"{k}_right" for k in keys))
+    unnamed = payments.filter(payments.sku == "").select("marketplace", "order_id",
+                                                          paid_order="paid")  # fmt: skip
+    refunds = refunds.left_join(unnamed, ["marketplace", "order_id"]).drop(
         "marketplace_right", "order_id_right"
     )
-    w = ibis.cumulative_window(
+    item = ibis.cumulative_window(
         group_by=[refunds[k] for k in keys], order_by=[refunds.day, refunds.adjustment_id]
     )
-    refunds = refunds.mutate(_before=refunds.units.sum().over(w) - refunds.units)
+    refunds = refunds.mutate(_before=refunds.units.sum().over(item) - refunds.units)
     refunds = refunds.mutate(by_return=prefix_taken(_.units, _._before, _.returned.fill_null(0)))
     refunds = refunds.mutate(_rest=_.units - _.by_return)
-    w2 = ibis.cumulative_window(
+    refunds = refunds.mutate(_before2=refunds._rest.sum().over(item) - refunds._rest)
+    refunds = refunds.mutate(_by_item=prefix_taken(_._rest, _._before2, _.paid_item.fill_null(0)))
+    refunds = refunds.mutate(_rest2=_._rest - _._by_item)
+    order = ibis.cumulative_window(
         group_by=[refunds.marketplace, refunds.order_id],
         order_by=[refunds.day, refunds.adjustment_id, refunds.sku],
     )
-    refunds = refunds.mutate(_before2=refunds._rest.sum().over(w2) - refunds._rest)
-    refunds = refunds.mutate(by_payment=prefix_taken(_._rest, _._before2, _.paid.fill_null(0)))
+    refunds = refunds.mutate(_before3=refunds._rest2.sum().over(order) - refunds._rest2)
+    refunds = refunds.mutate(
+        by_payment=_._by_item + prefix_taken(_._rest2, _._before3, _.paid_order.fill_null(0))
+    )
     refunds = refunds.mutate(owed=_.units - _.by_return - _.by_payment)
-    return ctx.cache(refunds.drop("_before", "_rest", "_before2"))
+    return ctx.cache(refunds.drop("_before", "_rest", "_before2", "_by_item", "_rest2", "_before3"))
 
 
 def returns_damaged(ctx: Context) -> ir.Table:
