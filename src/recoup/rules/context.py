@@ -81,7 +81,8 @@ class Context:
         return self._tables[name]
 
     def shared(self, name: str, compute: Callable[[Context], Any]) -> Any:
-        """A shared allocation, computed once per audit."""
+        """A shared allocation, computed once per audit and materialised here (so `compute`
+        returns the query, not a cached table)."""
         if name not in self._shared:
             value = compute(self)
             # Materialised once: every rule then reads a small table, not the query behind it.

@@ -103,7 +103,7 @@ def reversals(ctx: Context) -> ir.Table:
         canceller_id="_xid",
         cache=ctx.cache,
     )
-    return ctx.cache(out.rename(explained="placed"))
+    return out.rename(explained="placed")
 
 
 def paid_units(ctx: Context) -> ir.Table:
@@ -137,25 +137,20 @@ def warehouse_rows(ctx: Context, reasons: tuple[str, ...]) -> ir.Table:
 
 
 def warehouse(ctx: Context) -> dict[str, ir.Table]:
-    """Reimbursement units through the warehouse kinds: `lost` and `damaged` (ledger rows with
-    `cancelled` by their own reason's payments), `disposed` (D/G rows with `cancelled` by
-    disposal orders and then by leftover payments) and `leftover` (payments with units to spare
-    after all three)."""
+    """Reimbursement units through the warehouse kinds: each payment first cancels lost or
+    damaged rows of its own reason (FIFO over abs(Quantity), principle 6), then what it has left
+    cancels disposals after the seller's disposal orders. Returns `disposed` (D/G rows with
+    `owed`) and `leftover` (payments with units to spare after all three)."""
     paid = ctx.shared("paid_units", paid_units)
     placed_parts = []
-    out: dict[str, ir.Table] = {}
-    for name, reasons, pays in (
-        ("lost", LOST, "Lost_Warehouse"),
-        ("damaged", DAMAGED, "Damaged_Warehouse"),
-    ):
+    for reasons, pays in ((LOST, "Lost_Warehouse"), (DAMAGED, "Damaged_Warehouse")):
         candidates = warehouse_rows(ctx, reasons)
         payments = paid.filter(paid.reason == pays)
-        cands, placed = allocate(
+        _rows, placed = allocate(
             candidates, payments, KEYS, day="date", units="units",
             canceller_day="approval_date", canceller_units="net_units",
             canceller_ties=["reimbursement_id"], canceller_id="_xid",
         )  # fmt: skip
-        out[name] = cands
         placed_parts.append(placed.mutate(left=_.net_units - _.placed))
     spare = stack(*placed_parts)
     spare = ctx.cache(spare.filter(spare.left > 0))
@@ -194,9 +189,8 @@ def warehouse(ctx: Context) -> dict[str, ir.Table]:
         canceller_day="approval_date", canceller_units="left",
         canceller_ties=["reimbursement_id"], canceller_id="_xid",
     )  # fmt: skip
-    out["disposed"] = disposals.mutate(owed=_.units - _.cancelled)
-    out["leftover"] = ctx.cache(placed.mutate(left=_.left - _.placed).filter(_.left > 0))
-    return out
+    leftover = placed.mutate(left=_.left - _.placed).filter(_.left > 0)
+    return {"disposed": disposals.mutate(owed=_.units - _.cancelled), "leftover": leftover}
 
 
 # -- customer returns ----------------------------------------------------------------------------
@@ -289,7 +283,7 @@ def returns_not_received(ctx: Context) -> ir.Table:
         by_payment=_._by_item + prefix_taken(_._rest2, _._before3, _.paid_order.fill_null(0))
     )
     refunds = refunds.mutate(owed=_.units - _.by_return - _.by_payment)
-    return ctx.cache(refunds.drop("_before", "_rest", "_before2", "_by_item", "_rest2", "_before3"))
+    return refunds.drop("_before", "_rest", "_before2", "_by_item", "_rest2", "_before3")
 
 
 def returns_damaged(ctx: Context) -> ir.Table:

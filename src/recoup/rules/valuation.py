@@ -58,9 +58,7 @@ def identifiers(ctx: Context) -> ir.Table:
         )  # fmt: skip
     t = stack(*parts).distinct()
     t = t.filter(t.i_sku.notnull() & t.i_fnsku.notnull())
-    return ctx.cache(
-        t.group_by("i_market", "i_sku").aggregate(i_fnsku=_.i_fnsku.min(), i_asin=_.i_asin.min())
-    )
+    return t.group_by("i_market", "i_sku").aggregate(i_fnsku=_.i_fnsku.min(), i_asin=_.i_asin.min())
 
 
 def history(ctx: Context) -> ir.Table:
@@ -71,7 +69,7 @@ def history(ctx: Context) -> ir.Table:
         & (r.quantity_reimbursed_total > 0)
     )
     mid = _middle(r, ["marketplace", "fnsku"], r.amount_per_unit, {"paid": "amount_per_unit"})
-    return ctx.cache(mid.rename(h_market="marketplace", h_fnsku="fnsku"))
+    return mid.rename(h_market="marketplace", h_fnsku="fnsku")
 
 
 def sale_prices(ctx: Context, skus: ir.Table) -> ir.Table:
