@@ -19,6 +19,7 @@ from recoup.engines import duckdb_engine
 from recoup.policy import load_policy
 from recoup.reports import REPORT_TYPES
 from recoup.reports.base import DayBased
+from recoup.settings import AuditSettings
 from recoup.workspace import Workspace
 
 ACCOUNT = "case"
@@ -72,7 +73,7 @@ def store_rows(ws: Workspace, tables: dict[str, list[dict[str, Any]]]) -> None:
 def audit_case(root: Path, case: dict[str, Any]) -> list[dict[str, Any]]:
     with Workspace(root) as ws:
         store_rows(ws, case.get("tables", {}))
-        options = auditing.AuditOptions(**case.get("options", {}))
+        options = AuditSettings(**case.get("options", {}))
         policy = load_policy(case.get("windows", []))
         as_of = case["as_of"]
         assert isinstance(as_of, dt.date)

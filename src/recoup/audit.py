@@ -25,6 +25,7 @@ from recoup.reports.marketplaces import CURRENCY_OF
 from recoup.rules import RULES, Rule
 from recoup.rules.context import Context, stack
 from recoup.rules.valuation import valued
+from recoup.settings import AuditSettings
 
 COLUMNS = (
     "finding_id", "kind", "marketplace", "fnsku", "msku", "asin", "fulfillment_center",
@@ -34,13 +35,6 @@ COLUMNS = (
 )  # fmt: skip
 IDS = ("reference_id", "order_id", "shipment_id", "removal_order_id", "reimbursement_id")
 ZERO = Decimal("0.00")
-
-
-@dataclass
-class AuditOptions:
-    claim_unsellable_damage: bool = False
-    automatic_disposal: bool = False
-    underpaid_tolerance: str = "0.05"
 
 
 @dataclass
@@ -165,11 +159,10 @@ def run(
     policy: Policy,
     file_names: dict[int, str],
     *,
-    options: AuditOptions | None = None,
+    options: AuditSettings | None = None,
     rules: tuple[Rule, ...] = RULES,
     on_rule: Callable[[str, int, int], None] | None = None,
 ) -> Audit:
-    options = options or AuditOptions()
     available = engine.available(account)
     ctx = Context(
         source=engine.source,
@@ -178,9 +171,7 @@ def run(
         policy=policy,
         cache=engine.cache,
         execute=engine.execute,
-        claim_unsellable_damage=options.claim_unsellable_damage,
-        automatic_disposal=options.automatic_disposal,
-        underpaid_tolerance=options.underpaid_tolerance,
+        options=options or AuditSettings(),
         available=available,
     )
     audit = Audit(account, as_of, engine.name, [])
@@ -207,7 +198,7 @@ def _contributions(
         if missing:
             audit.skipped[rule.kind] = "no " + ", ".join(missing) + " imported"
             continue
-        if rule.kind == "disposed_unauthorized" and ctx.automatic_disposal:
+        if rule.kind == "disposed_unauthorized" and ctx.options.automatic_disposal:
             audit.skipped[rule.kind] = "automatic disposal is on (audit.automatic_disposal)"
             continue
         found.append(engine.cache(rule.find(ctx)))

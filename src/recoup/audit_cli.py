@@ -49,11 +49,6 @@ def run_audit(
         policy = load_policy(settings.audit.windows, settings.audit.cost_basis)
     except PolicyError as error:
         raise click.ClickException(str(error)) from None
-    options = auditing.AuditOptions(
-        claim_unsellable_damage=settings.audit.claim_unsellable_damage,
-        automatic_disposal=settings.audit.automatic_disposal,
-        underpaid_tolerance=settings.audit.underpaid_tolerance,
-    )
     engine = engine or duckdb_engine(workspace.con, memory_limit=settings.audit.memory_limit)
     names = auditing.file_names(workspace.con)
     with Progress(
@@ -66,7 +61,7 @@ def run_audit(
             progress.update(task, completed=done, description=f"auditing: {kind or 'summing up'}")
 
         result = auditing.run(
-            engine, account, as_of, policy, names, options=options, on_rule=on_rule
+            engine, account, as_of, policy, names, options=settings.audit, on_rule=on_rule
         )
     auditing.store(workspace.con, result)
     return result

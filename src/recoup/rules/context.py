@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from recoup.policy import Policy
+from recoup.settings import AuditSettings
 
 # Columns of the rows a rule returns ("contributions"); rows of one finding are summed.
 CONTRIBUTION = ibis.schema(
@@ -67,9 +68,7 @@ class Context:
     policy: Policy
     cache: Callable[[ir.Table], ir.Table]
     execute: Callable[[ir.Expr], Any]
-    claim_unsellable_damage: bool = False
-    automatic_disposal: bool = False
-    underpaid_tolerance: str = "0.05"
+    options: AuditSettings = field(default_factory=AuditSettings)  # `[audit]` in recoup.toml
     available: frozenset[str] = frozenset()  # canonical tables holding rows of this account
     _tables: dict[str, ir.Table] = field(default_factory=dict)
     _shared: dict[str, Any] = field(default_factory=dict)

@@ -3,7 +3,7 @@
 What it finds: ledger adjustments with reason D (disposed) or G (donated). Cancelled by your own
 disposal or liquidation orders for the FNSKU (their requested minus cancelled units, applied to
 disposals on or after the request), then by Lost_Warehouse / Damaged_Warehouse reimbursements the
-lost and damaged rows left over. Turned off by `automatic_disposal = true` (you told Amazon to
+lost and damaged rows left over. Not run with `automatic_disposal = true` (you told Amazon to
 dispose of unfulfillable stock automatically). Window: as warehouse_lost. Valued at sourcing cost.
 """
 
@@ -22,6 +22,4 @@ NEEDS = ("ledger_detail",)
 def find(ctx: Context) -> ir.Table:
     rows = ctx.shared("warehouse", shared.warehouse)["disposed"]
     rows = rows.filter(rows.owed > 0)
-    if ctx.automatic_disposal:
-        rows = rows.limit(0)  # the seller asked Amazon to dispose of such units
     return ledger_contributions(rows, KIND)

@@ -50,7 +50,7 @@ def find(ctx: Context) -> ir.Table:
         & (r.approval_date >= since)
     )
     r = costs.with_cost(ctx, r, id_col="_xid", day="approval_date", sku="sku", fnsku="fnsku")
-    keep = 1 - Decimal(ctx.underpaid_tolerance)
+    keep = 1 - Decimal(ctx.options.underpaid_tolerance)
     r = r.filter(r.cost.notnull() & (r.amount_per_unit < r.cost * ibis.literal(keep)))
     return contributions(
         r, kind=KIND, marketplace=r.marketplace, fnsku=r.fnsku, msku=r.sku, asin=r.asin,

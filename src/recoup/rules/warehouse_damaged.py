@@ -24,7 +24,7 @@ NEEDS = ("ledger_detail",)
 
 def find(ctx: Context) -> ir.Table:
     rows = owed_rows(ctx, shared.DAMAGED, "Damaged_Warehouse", False)
-    if ctx.claim_unsellable_damage:
+    if ctx.options.claim_unsellable_damage:
         return ledger_contributions(rows, KIND)
     basis = (rows.reason == "E").ifelse(ibis.null("string"), ibis.literal("unsellable"))
     return ledger_contributions(rows, KIND, basis)
