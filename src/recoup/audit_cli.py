@@ -22,14 +22,10 @@ from recoup.lake import export_lake
 from recoup.policy import PolicyError, load_policy
 from recoup.rules import KINDS
 from recoup.settings import Settings
+from recoup.summary import summary_console
 from recoup.workspace import Workspace
 
 STATES = ("claimable", "not_yet", "expired")
-
-
-def _console() -> Console:
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -126,7 +122,7 @@ def audit_command(  # noqa: PLR0917 - one parameter per option
     settings = _settings(ctx)
     account = account or settings.account
     day = as_of.date() if as_of else dt.date.today()
-    console = _console()
+    console = summary_console()
     with Workspace(ctx.obj["workspace"]) as workspace:
         chosen = None
         if engine == "spark":
@@ -185,7 +181,9 @@ def findings_command(  # noqa: PLR0917 - one parameter per option
         text = stored.to_json(rows)
     else:
         console = (
-            _console() if output is None else Console(file=io.StringIO(), width=200, record=True)
+            summary_console()
+            if output is None
+            else Console(file=io.StringIO(), width=200, record=True)
         )
         table = Table(title=f"{len(rows)} findings, account {account}, as of {day}",
                       title_justify="left")  # fmt: skip

@@ -32,7 +32,7 @@ from recoup.settings import Settings
 from recoup.simulate import SimConfig, simulate
 from recoup.simulate.compare import differences
 from recoup.status import workspace_status
-from recoup.summary import print_import_summary, print_status
+from recoup.summary import print_import_summary, print_status, summary_console
 from recoup.workspace import Workspace
 
 LARGE_FILE = 1024 * 1024  # files from this size on get a progress bar
@@ -64,12 +64,6 @@ class RichReporter:
         if self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None
-
-
-def _console() -> Console:
-    """Rich wraps at 80 columns when output is not a terminal; summaries must not be cut."""
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
 
 
 @click.group()
@@ -139,7 +133,7 @@ def import_command(
             raise click.BadParameter(
                 f"unknown marketplace {marketplace!r}", param_hint="--marketplace"
             )
-    console = _console()
+    console = summary_console()
     with _open(ctx) as workspace:
         results = _import(workspace, list(paths), account or ctx.obj["settings"].account, market)
     print_import_summary(console, results)
@@ -160,7 +154,7 @@ def status(ctx: click.Context, fmt: str, account: str | None) -> None:
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
     else:
-        print_status(_console(), data)
+        print_status(summary_console(), data)
 
 
 def _simulation_options(command: click.decorators.FC) -> click.decorators.FC:
@@ -232,7 +226,7 @@ def demo(
     ctx: click.Context, seed: int, months: int, marketplace: str, as_of: dt.datetime | None
 ) -> None:
     """Simulate a seller account, import it, and show what it is owed."""
-    console = _console()
+    console = summary_console()
     config = _config(seed, months, marketplace, as_of)
     console.print(
         f"Simulating {months} months of a {marketplace} FBA seller (seed {seed}), "

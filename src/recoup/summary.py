@@ -13,6 +13,12 @@ from recoup.ingest import FileResult
 MAX_REJECTS_SHOWN = 10
 
 
+def summary_console() -> Console:
+    """Rich wraps at 80 columns when output is not a terminal; summaries must not be cut."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
 def _period(first: object, last: object) -> str:
     if first is None:
         return "-"
