@@ -8,12 +8,10 @@ import datetime as dt
 import io
 import json
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from recoup.audit import COLUMNS
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from recoup.cells import safe, text
 
 
 def latest_as_of(con: Any, account: str) -> dt.date | None:
@@ -49,39 +47,19 @@ def load(
     return rows
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _safe(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula is prefixed with a quote."""
-    return "'" + cell if cell.startswith(FORMULA_START) else cell
-
-
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in rows:
         writer.writerow(
-            [_safe(json.dumps(row[c]) if c == "evidence" else _text(row[c])) for c in COLUMNS]
+            [safe(json.dumps(row[c]) if c == "evidence" else text(row[c])) for c in COLUMNS]
         )
     return out.getvalue()
 
 
 def to_json(rows: Sequence[dict[str, Any]]) -> str:
     def plain(row: dict[str, Any]) -> dict[str, Any]:
-        return {
-            c: row[c]
-            if c in ("evidence", "quantity")
-            else (_text(row[c]) if row[c] is not None else "")
-            for c in COLUMNS
-        }
+        return {c: row[c] if c in ("evidence", "quantity") else text(row[c]) for c in COLUMNS}
 
     return json.dumps([plain(r) for r in rows], indent=2, ensure_ascii=False) + "\n"

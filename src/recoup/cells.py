@@ -1,0 +1,28 @@
+"""Cells for files people open in spreadsheets: plain text values, formulas defused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text(value: Any) -> str:
+    """Money with two places, ISO dates, blanks for missing values."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def safe(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) is prefixed with a quote.
+
+    A negative amount such as `-6.38` is a formula start too; it is quoted like any other so
+    that no cell is ever evaluated."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell

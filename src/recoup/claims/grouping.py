@@ -1,0 +1,240 @@
+"""After each audit: draft new claims, keep drafts true to the audit, and flag filed claims.
+
+- Claimable findings that are in no claim yet are grouped the way Amazon's forms take them
+  (`forms.toml` `group_by`: one FNSKU, order, shipment, removal order or reimbursement per case,
+  never two kinds in one case). A finding joins the open draft for its group when there is one.
+- A draft only ever holds findings the latest audit still calls claimable: a finding that is no
+  longer owed, or whose window has closed, leaves the draft (with the reason). A draft left empty
+  becomes `expired` (windows closed) or `withdrawn` (nothing owed any more).
+- A filed claim is never changed by an audit. When the audit no longer finds what it asks for
+  (units found, paid without the case id), it is flagged for review with the reason.
+- Findings valued `unsellable` (damage to units that were already unsellable) are not drafted:
+  Amazon pays nothing for them unless `audit.claim_unsellable_damage` is on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from recoup.audit import COLUMNS
+from recoup.claims import store
+from recoup.claims.forms import form
+from recoup.claims.store import MEMBER_COLUMNS
+
+SNAPSHOT = tuple(c for c in MEMBER_COLUMNS if c not in ("claim_id", "removed_on", "removed_why"))
+
+
+@dataclass
+class Synced:
+    as_of: dt.date | None
+    drafted: list[str] = field(default_factory=list)  # new draft claims
+    grown: list[str] = field(default_factory=list)  # drafts that took new findings
+    emptied: list[str] = field(default_factory=list)  # drafts that expired or were withdrawn
+    flagged: list[str] = field(default_factory=list)
+    skipped: str = ""  # why the claims were left alone
+
+
+def _findings(con: Any, account: str, as_of: dt.date) -> dict[str, dict[str, Any]]:
+    cursor = con.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM findings WHERE account = ? AND as_of = ?",
+        [account, as_of],
+    )
+    return {r[0]: dict(zip(COLUMNS, r, strict=True)) for r in cursor.fetchall()}
+
+
+def group_key(finding: dict[str, Any]) -> str:
+    key = finding[form(finding["kind"]).group_by]
+    return str(key or finding["msku"] or finding["finding_id"])
+
+
+def _snapshot(finding: dict[str, Any], claim_id: str) -> dict[str, Any]:
+    return {"claim_id": claim_id, **{c: finding[c] for c in SNAPSHOT}}
+
+
+def _draftable(finding: dict[str, Any]) -> bool:
+    return (
+        finding["state"] == "claimable"
+        and finding["value_basis"] != "unsellable"
+        and bool(finding["quantity"] or finding["amount"])
+    )
+
+
+def sync(con: Any, account: str, as_of: dt.date) -> Synced:
+    """Bring the account's claims in line with its audit as of `as_of` (one transaction)."""
+    newest = con.execute("SELECT max(as_of) FROM audits WHERE account = ?", [account]).fetchone()
+    if not newest or newest[0] is None:
+        return Synced(None, skipped="no audit yet")
+    if as_of < newest[0]:
+        return Synced(as_of, skipped=f"claims follow the newest audit ({newest[0]}), not {as_of}")
+    found = _findings(con, account, as_of)
+    result = Synced(as_of)
+    with store.transaction(con):
+        taken = _refresh_drafts(con, account, as_of, found, result)
+        _draft_new(con, account, as_of, found, taken, result)
+        _review_filed(con, account, as_of, found, result)
+    return result
+
+
+def _active(con: Any, account: str) -> dict[str, list[dict[str, Any]]]:
+    """Active findings of the account's claims, by claim id."""
+    ids = [c["claim_id"] for c in store.claims(con, account)]
+    by_claim: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in store.members(con, ids):
+        by_claim[m["claim_id"]].append(m)
+    return by_claim
+
+
+def _refresh_drafts(
+    con: Any, account: str, as_of: dt.date, found: dict[str, dict[str, Any]], result: Synced
+) -> set[str]:
+    """Drop what a draft may no longer hold, update what changed; return findings in claims."""
+    members = _active(con, account)
+    taken = {m["finding_id"] for ms in members.values() for m in ms}
+    new_events: list[dict[str, Any]] = []
+    for claim in store.claims(con, account, states=("draft",)):
+        kept, closed = [], False
+        for m in members.get(claim["claim_id"], []):
+            now = found.get(m["finding_id"])
+            why = None
+            if now is None:
+                why = f"no longer owed in the audit as of {as_of}"
+            elif now["state"] == "expired":
+                why, closed = f"its window closed on {now['window_closes']}", True
+            elif now["state"] != "claimable" or not _draftable(now):
+                why = f"not claimable in the audit as of {as_of}"
+            if why:
+                con.execute(
+                    "UPDATE claim_findings SET removed_on = ?, removed_why = ? "
+                    "WHERE claim_id = ? AND finding_id = ?",
+                    [as_of, why, claim["claim_id"], m["finding_id"]],
+                )
+                new_events.append(_event(claim, "finding_removed", as_of,
+                                         finding_id=m["finding_id"], note=why))  # fmt: skip
+                taken.discard(m["finding_id"])
+                continue
+            if any(now[c] != m[c] for c in ("quantity", "amount", "unit_value", "value_basis")) or \
+                    json.loads(now["evidence"]) != m["evidence"]:  # fmt: skip
+                con.execute(
+                    f"UPDATE claim_findings SET {', '.join(f'{c} = ?' for c in SNAPSHOT)} "
+                    "WHERE claim_id = ? AND finding_id = ?",
+                    [*(now[c] for c in SNAPSHOT), claim["claim_id"], m["finding_id"]],
+                )
+            kept.append(now)
+        if kept:
+            before = (claim["quantity"], claim["amount"], claim["window_closes"])
+            claim.update(store.totals(kept))
+            if before != (claim["quantity"], claim["amount"], claim["window_closes"]):
+                store.save(con, claim, ("quantity", "amount", "window_opens", "window_closes"))
+        elif claim["claim_id"] in members:
+            claim["state"] = "expired" if closed else "withdrawn"
+            note = ("every finding's window closed before it was filed" if closed
+                    else "recoup withdrew it: the audit no longer finds anything owed")  # fmt: skip
+            store.save(con, claim, ("state",))
+            new_events.append(_event(claim, claim["state"], as_of, note=note))
+            result.emptied.append(claim["claim_id"])
+    store.events(con, new_events)
+    return taken
+
+
+def _event(claim: dict[str, Any], name: str, on: dt.date, **fields: Any) -> dict[str, Any]:
+    return {"claim_id": claim["claim_id"], "account": claim["account"], "event": name,
+            "on_date": on, "state_after": claim["state"], **fields}  # fmt: skip
+
+
+def _draft_new(  # noqa: PLR0917 - the sync's shared state, passed along
+    con: Any,
+    account: str,
+    as_of: dt.date,
+    found: dict[str, dict[str, Any]],
+    taken: set[str],
+    result: Synced,
+) -> None:
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for f in sorted(found.values(), key=lambda f: (f["kind"], f["event_date"], f["finding_id"])):
+        if f["finding_id"] not in taken and _draftable(f):
+            groups[f["kind"], f["marketplace"], group_key(f)].append(f)
+    if not groups:
+        return
+    drafts = {(c["kind"], c["marketplace"], c["group_key"]): c
+              for c in store.claims(con, account, states=("draft",))}  # fmt: skip
+    members = _active(con, account)
+    fresh = [key for key in groups if key not in drafts]
+    ids = iter(store.next_claim_ids(con, len(fresh)))
+    new_claims, new_members, new_events = [], [], []
+    for key, items in groups.items():
+        claim = drafts.get(key)
+        if claim is None:
+            first = items[0]
+            claim = {"claim_id": next(ids), "account": account, "kind": key[0],
+                     "marketplace": key[1], "currency": first["currency"], "group_key": key[2],
+                     "state": "draft", "drafted_on": as_of, "case_id": None, "filed_on": None,
+                     "recovered_units": 0, "recovered_amount": Decimal("0.00"), "review": None,
+                     **store.totals(items)}  # fmt: skip
+            new_claims.append(claim)
+            new_events.append(
+                _event(
+                    claim,
+                    "drafted",
+                    as_of,
+                    note=f"{len(items)} finding(s) from the audit as of {as_of}",
+                )
+            )
+            result.drafted.append(claim["claim_id"])
+        else:
+            claim.update(store.totals([*members.get(claim["claim_id"], []), *items]))
+            store.save(con, claim, ("quantity", "amount", "window_opens", "window_closes"))
+            result.grown.append(claim["claim_id"])
+        for f in items:
+            new_members.append(_snapshot(f, claim["claim_id"]))
+            new_events.append(_event(claim, "finding_added", as_of, finding_id=f["finding_id"],
+                                     units=f["quantity"], amount=f["amount"]))  # fmt: skip
+    store.insert(con, "claims", store.CLAIM_COLUMNS, new_claims)
+    store.insert(con, "claim_findings", MEMBER_COLUMNS, new_members)
+    store.events(con, new_events)
+
+
+def _review_filed(
+    con: Any, account: str, as_of: dt.date, found: dict[str, dict[str, Any]], result: Synced
+) -> None:
+    """Flag filed claims whose findings the audit no longer owes in full (never change them)."""
+    members = _active(con, account)
+    new_events = []
+    for claim in store.claims(con, account, states=store.FILED):
+        by_units = form(claim["kind"]).settle_by == "units"
+        measure = "quantity" if by_units else "amount"
+        gone = []
+        owed_now: Any = 0
+        for m in members.get(claim["claim_id"], []):
+            now = found.get(m["finding_id"])
+            current = now[measure] if now else 0
+            owed_now += current
+            if now is None:
+                gone.append(f"{_label(m)} is no longer owed")
+            elif current < m[measure]:
+                gone.append(f"{_label(m)} owes {current} where the claim asks {m[measure]}")
+        paid = claim["recovered_units"] if by_units else claim["recovered_amount"]
+        asked = claim[measure]
+        review = None
+        if owed_now + paid < asked and gone:
+            review = (
+                f"the audit as of {as_of} finds less owed than this claim asks: "
+                f"{'; '.join(gone)} (units found, or paid without this case id?)"
+            )
+        if review != claim["review"]:
+            claim["review"] = review
+            store.save(con, claim, ("review",))
+            name = "flagged" if review else "review_cleared"
+            new_events.append(_event(claim, name, as_of, note=review))
+            if review:
+                result.flagged.append(claim["claim_id"])
+    store.events(con, new_events)
+
+
+def _label(m: dict[str, Any]) -> str:
+    ident = m[form(m["kind"]).line_id] or m["fnsku"] or m["finding_id"]
+    return f"{ident} ({m['event_date']})"

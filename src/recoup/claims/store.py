@@ -1,0 +1,178 @@
+"""Reading and writing claims: the append-only event log and the current picture beside it.
+
+Every change to a claim is one `claim_events` row plus the matching update of `claims` (and of
+`claim_findings` when a draft's findings change), written in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+STATES = ("draft", "filed", "partly_reimbursed", "reimbursed", "denied", "expired", "withdrawn")
+OPEN = ("draft", "filed", "partly_reimbursed")  # a finding is in at most one of these
+FILED = ("filed", "partly_reimbursed")  # waiting for Amazon
+
+CLAIM_COLUMNS = (
+    "claim_id", "account", "kind", "marketplace", "currency", "group_key", "state", "drafted_on",
+    "quantity", "amount", "window_opens", "window_closes", "case_id", "filed_on",
+    "recovered_units", "recovered_amount", "review",
+)  # fmt: skip
+MEMBER_COLUMNS = (
+    "claim_id", "finding_id", "kind", "marketplace", "fnsku", "msku", "asin",
+    "fulfillment_center", "reference_id", "order_id", "shipment_id", "removal_order_id",
+    "reimbursement_id", "event_date", "quantity", "unit_value", "amount", "currency",
+    "value_basis", "window_opens", "window_closes", "evidence", "removed_on", "removed_why",
+)  # fmt: skip
+EVENT_COLUMNS = (
+    "claim_id", "account", "recorded_at", "on_date", "event", "state_after", "case_id",
+    "finding_id", "payment_key", "units", "amount", "note",
+)  # fmt: skip
+_DECIMAL = pa.decimal128(18, 2)
+_TYPES = {"quantity": pa.int64(), "units": pa.int64(), "recovered_units": pa.int64(),
+          "amount": _DECIMAL, "unit_value": _DECIMAL, "recovered_amount": _DECIMAL}  # fmt: skip
+_DATES = ("drafted_on", "window_opens", "window_closes", "filed_on", "event_date", "removed_on",
+          "on_date")  # fmt: skip
+
+
+class ClaimError(ValueError):
+    """A claim action that the workflow or the guardrails do not allow (says why)."""
+
+
+def insert(con: Any, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]],
+           prefix: str = "") -> None:  # fmt: skip
+    """Bulk insert through Arrow (row-by-row inserts are slow for thousands of claims)."""
+    if not rows:
+        return
+    arrays = {}
+    for c in columns:
+        values = [r.get(c) for r in rows]
+        if c in _TYPES:
+            arrays[c] = pa.array(values, type=_TYPES[c])
+        elif c in _DATES:
+            arrays[c] = pa.array(values, type=pa.date32())
+        elif c == "recorded_at":
+            arrays[c] = pa.array(values, type=pa.timestamp("us"))
+        else:
+            arrays[c] = pa.array([None if v is None else str(v) for v in values], type=pa.string())
+    name = f"recoup_new_{table}"
+    con.register(name, pa.table(arrays))
+    try:
+        con.execute(f"INSERT INTO {table} SELECT {prefix}{', '.join(columns)} FROM {name}")
+    finally:
+        con.unregister(name)
+
+
+def events(con: Any, new: Iterable[dict[str, Any]]) -> None:
+    """Append events (in order); each gets the next event number."""
+    now = dt.datetime.now()
+    rows = [{"recorded_at": now, **e} for e in new]
+    insert(con, "claim_events", EVENT_COLUMNS, rows, prefix="nextval('claim_event_numbers'), ")
+
+
+def event(con: Any, claim: dict[str, Any], name: str, on_date: dt.date, **fields: Any) -> None:
+    events(con, [{"claim_id": claim["claim_id"], "account": claim["account"], "event": name,
+                  "on_date": on_date, "state_after": claim["state"], **fields}])  # fmt: skip
+
+
+def next_claim_ids(con: Any, count: int) -> list[str]:
+    rows = con.execute("SELECT nextval('claim_numbers') FROM range(?)", [count]).fetchall()
+    return [f"C{n}" for (n,) in rows]
+
+
+def _dicts(cursor: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def claims(
+    con: Any,
+    account: str,
+    states: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+    closing_by: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    where, params = ["account = ?"], [account]
+    if states:
+        where.append(f"state IN ({', '.join('?' for _ in states)})")
+        params += list(states)
+    if kinds:
+        where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
+        params += list(kinds)
+    if closing_by is not None:
+        where.append("window_closes <= ?")
+        params.append(closing_by)
+    return _dicts(con.execute(
+        f"SELECT * FROM claims WHERE {' AND '.join(where)} "
+        "ORDER BY window_closes, CAST(substr(claim_id, 2) AS BIGINT)", params,
+    ))  # fmt: skip
+
+
+def claim(con: Any, claim_id: str) -> dict[str, Any]:
+    rows = _dicts(con.execute("SELECT * FROM claims WHERE claim_id = ?", [claim_id.upper()]))
+    if not rows:
+        raise ClaimError(f"no claim {claim_id!r} (recoup claims list shows them)")
+    return rows[0]
+
+
+def members(con: Any, claim_ids: Sequence[str], *, active: bool = True) -> list[dict[str, Any]]:
+    """The findings of these claims (active ones only unless `active=False`)."""
+    if not claim_ids:
+        return []
+    rows = _dicts(con.execute(
+        f"SELECT * FROM claim_findings WHERE list_contains(?, claim_id)"
+        f"{' AND removed_on IS NULL' if active else ''} "
+        "ORDER BY claim_id, event_date, reference_id, order_id, fnsku, finding_id",
+        [list(claim_ids)],
+    ))  # fmt: skip
+    for row in rows:
+        row["evidence"] = json.loads(row["evidence"])
+    return rows
+
+
+def history(con: Any, claim_id: str) -> list[dict[str, Any]]:
+    return _dicts(con.execute(
+        "SELECT * FROM claim_events WHERE claim_id = ? ORDER BY event_no", [claim_id]
+    ))  # fmt: skip
+
+
+def totals(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """A claim's figures from its active findings: units, money and the window they share."""
+    rows = list(rows)
+    return {
+        "quantity": sum(r["quantity"] for r in rows),
+        "amount": sum((Decimal(r["amount"]) for r in rows), Decimal("0.00")),
+        "window_opens": max(r["window_opens"] for r in rows),
+        "window_closes": min(r["window_closes"] for r in rows),
+    }
+
+
+def save(con: Any, claim: dict[str, Any], fields: Sequence[str]) -> None:
+    """Write some of a claim's current fields back to `claims`."""
+    sets = ", ".join(f"{f} = ?" for f in fields)
+    con.execute(f"UPDATE claims SET {sets} WHERE claim_id = ?",
+                [*(claim[f] for f in fields), claim["claim_id"]])  # fmt: skip
+
+
+def transaction(con: Any) -> Any:
+    """`with transaction(con):` commits on success and rolls back on any error."""
+    return _Transaction(con)
+
+
+class _Transaction:
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def __enter__(self) -> None:
+        self.con.begin()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.con.commit()
+        else:
+            self.con.rollback()
