@@ -16,7 +16,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from recoup import audit as auditing
+from recoup import claims
 from recoup import findings as stored
+from recoup.claims_cli import print_update
 from recoup.engines import Engine, duckdb_engine, spark_engine
 from recoup.lake import export_lake
 from recoup.policy import PolicyError, load_policy
@@ -61,6 +63,18 @@ def run_audit(
         )
     auditing.store(workspace.con, result)
     return result
+
+
+def audit_and_claims(
+    workspace: Workspace,
+    settings: Settings,
+    account: str,
+    as_of: dt.date,
+    engine: Engine | None = None,
+) -> tuple[auditing.Audit, claims.Updated]:
+    """Audit, then bring the claims in line: new drafts, flags, reimbursements matched."""
+    result = run_audit(workspace, settings, account, as_of, engine)
+    return result, claims.after_audit(workspace.con, account, as_of)
 
 
 def print_audit(console: Console, result: auditing.Audit) -> None:
@@ -130,14 +144,16 @@ def audit_command(  # noqa: PLR0917 - one parameter per option
                 raise click.UsageError("--engine spark needs --lake DIR (see recoup export-lake)")
             chosen = spark_engine(lake, spark_master)
         try:
-            result = run_audit(workspace, settings, account, day, chosen)
+            result, updated = audit_and_claims(workspace, settings, account, day, chosen)
         finally:
             if chosen is not None:
                 chosen.close()
     print_audit(console, result)
+    print_update(console, updated)
     console.print(
-        f"{len(result.findings)} findings stored. Next: [bold]recoup findings --state "
-        "claimable[/bold] lists what you can claim now."
+        f"{len(result.findings)} findings stored. Next: [bold]recoup claims list --state "
+        "draft[/bold] lists the claims to file; [bold]recoup findings --state claimable[/bold] "
+        "the findings behind them."
     )
 
 

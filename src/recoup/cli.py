@@ -18,14 +18,16 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from recoup import claims
 from recoup import demo as demo_account
 from recoup.audit_cli import (
+    audit_and_claims,
     audit_command,
     export_lake_command,
     findings_command,
     print_audit,
-    run_audit,
 )
+from recoup.claims_cli import claims_group, print_update
 from recoup.ingest import FileResult, import_paths
 from recoup.reports.marketplaces import normalise_marketplace
 from recoup.settings import Settings
@@ -134,9 +136,12 @@ def import_command(
                 f"unknown marketplace {marketplace!r}", param_hint="--marketplace"
             )
     console = summary_console()
+    account = account or ctx.obj["settings"].account
     with _open(ctx) as workspace:
-        results = _import(workspace, list(paths), account or ctx.obj["settings"].account, market)
+        results = _import(workspace, list(paths), account, market)
+        updated = claims.after_import(workspace.con, [account])
     print_import_summary(console, results)
+    print_update(console, updated)
     failed = any(r.status == "failed" for r in results)
     rejected = any(r.rejects for r in results)
     if failed or (rejected and not accept_rejects):
@@ -237,8 +242,9 @@ def demo(
             simulated = demo_account.generate(workspace.root, config)
         results = _import(workspace, simulated.reports, "demo", marketplace)
         print_import_summary(console, results)
-        audit = run_audit(workspace, ctx.obj["settings"], "demo", config.as_of)
+        audit, updated = audit_and_claims(workspace, ctx.obj["settings"], "demo", config.as_of)
     print_audit(console, audit)
+    print_update(console, updated)
     wrong = differences(simulated.findings, audit.findings)
     if wrong:
         console.print(f"[red]The audit differs from the simulator's answer key in {len(wrong)} "
@@ -249,12 +255,12 @@ def demo(
         )
     console.print(
         f"Reports: {simulated.reports[0].parent}\nAnswer key: {simulated.answer_key}\n"
-        "Next: [bold]recoup findings --account demo --state claimable[/bold] lists what can be "
-        "claimed now (--format csv|json for a file)."
+        "Next: [bold]recoup claims list --account demo --state draft[/bold] lists the claims to "
+        "file; [bold]recoup claims show ID[/bold] prints one's case text."
     )
     if wrong or any(r.status == "failed" or r.rejects for r in results):
         sys.exit(1)
 
 
-for _command in (audit_command, findings_command, export_lake_command):
+for _command in (audit_command, findings_command, export_lake_command, claims_group):
     main.add_command(_command)

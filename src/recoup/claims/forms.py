@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from recoup.rules import KINDS
 
@@ -36,8 +37,9 @@ def forms() -> dict[str, Form]:
     )
     out = {}
     for kind, spec in raw.items():
-        form = Form(kind=kind, **{k: tuple(v) if isinstance(v, list) else v
-                                  for k, v in spec.items()})  # fmt: skip
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in spec.items()}  # fmt: skip
+        form = Form(kind=kind, **fields)
         if form.group_by not in GROUP_FIELDS or form.settle_by not in ("units", "amount"):
             raise ValueError(f"forms.toml [{kind}]: bad group_by or settle_by")
         out[kind] = form

@@ -100,13 +100,8 @@ def _refresh_drafts(
         kept, closed = [], False
         for m in members.get(claim["claim_id"], []):
             now = found.get(m["finding_id"])
-            why = None
-            if now is None:
-                why = f"no longer owed in the audit as of {as_of}"
-            elif now["state"] == "expired":
-                why, closed = f"its window closed on {now['window_closes']}", True
-            elif now["state"] != "claimable" or not _draftable(now):
-                why = f"not claimable in the audit as of {as_of}"
+            why = _why_leave(now, as_of)
+            closed = closed or (now is not None and now["state"] == "expired")
             if why:
                 con.execute(
                     "UPDATE claim_findings SET removed_on = ?, removed_why = ? "
@@ -117,6 +112,7 @@ def _refresh_drafts(
                                          finding_id=m["finding_id"], note=why))  # fmt: skip
                 taken.discard(m["finding_id"])
                 continue
+            assert now is not None  # _why_leave gives a reason for a missing finding
             if any(now[c] != m[c] for c in ("quantity", "amount", "unit_value", "value_basis")) or \
                     json.loads(now["evidence"]) != m["evidence"]:  # fmt: skip
                 con.execute(
@@ -139,6 +135,17 @@ def _refresh_drafts(
             result.emptied.append(claim["claim_id"])
     store.events(con, new_events)
     return taken
+
+
+def _why_leave(now: dict[str, Any] | None, as_of: dt.date) -> str | None:
+    """Why a draft may no longer hold this finding (None: it stays)."""
+    if now is None:
+        return f"no longer owed in the audit as of {as_of}"
+    if now["state"] == "expired":
+        return f"its window closed on {now['window_closes']}"
+    if not _draftable(now):
+        return f"not claimable in the audit as of {as_of}"
+    return None
 
 
 def _event(claim: dict[str, Any], name: str, on: dt.date, **fields: Any) -> dict[str, Any]:

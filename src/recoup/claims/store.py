@@ -97,7 +97,8 @@ def claims(
     kinds: Sequence[str] = (),
     closing_by: dt.date | None = None,
 ) -> list[dict[str, Any]]:
-    where, params = ["account = ?"], [account]
+    where: list[str] = ["account = ?"]
+    params: list[Any] = [account]
     if states:
         where.append(f"state IN ({', '.join('?' for _ in states)})")
         params += list(states)
