@@ -29,7 +29,10 @@ AUDIT_TABLES = (
     "removal_shipments",
     "removal_receipts",
     "shipments_seen_closed",
+    "claim_cases",
 )
+# Kept by recoup itself rather than imported: no `<name>_rows` table behind them.
+OWN_TABLES = ("shipments_seen_closed", "claim_cases")
 
 
 @dataclass
@@ -73,7 +76,7 @@ def duckdb_engine(con: Any, memory_limit: str | None = None) -> Engine:
     def available(account: str) -> frozenset[str]:
         found = set()
         for name in AUDIT_TABLES:
-            table = name if name == "shipments_seen_closed" else f"{name}_rows"
+            table = name if name in OWN_TABLES else f"{name}_rows"
             row = con.execute(
                 f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE account = ? LIMIT 1)",
                 [account],

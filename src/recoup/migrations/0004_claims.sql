@@ -73,3 +73,15 @@ CREATE TABLE claim_events (
     amount       DECIMAL(18,2),
     note         VARCHAR
 );
+
+-- The case ids of tracked claims about one inbound shipment: a reimbursement carrying such a
+-- case id cancels exactly that shipment's units (audit-rules.md, inbound_shortage). A case id
+-- naming several shipments says nothing about which, so it is left out.
+CREATE VIEW claim_cases AS
+SELECT c.account, c.marketplace, c.kind, trim(c.case_id) AS case_id,
+       min(m.shipment_id) AS shipment_id
+FROM claims c JOIN claim_findings m USING (claim_id)
+WHERE c.case_id IS NOT NULL AND c.state <> 'withdrawn' AND m.removed_on IS NULL
+  AND m.shipment_id IS NOT NULL AND m.shipment_id <> ''
+GROUP BY c.account, c.marketplace, c.kind, trim(c.case_id)
+HAVING count(DISTINCT m.shipment_id) = 1;

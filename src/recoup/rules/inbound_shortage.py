@@ -3,7 +3,9 @@
 What it finds: items of inbound shipments that Amazon has closed (or that have sat in RECEIVING
 for more than 60 days since their last receipt) where QuantityShipped exceeds QuantityReceived
 (or, when the items give no received quantity, the ledger Receipts booked against the shipment).
-What cancels it: Lost_Inbound and Damaged_Inbound reimbursements for the FNSKU, oldest first.
+What cancels it: a Lost_Inbound or Damaged_Inbound reimbursement whose case id is that of your
+filed claim for the shipment cancels that shipment's units; the others cancel by FNSKU, oldest
+first.
 Clock: the shipment's last receipt in the ledger (when it has none, the date recoup first saw it
 closed). Window: 60 days in the US since 2024-10-23, otherwise 9 months (policy unresolved:
 configurable). Attach the invoice and proof of delivery. Valued at sourcing cost.
@@ -73,10 +75,34 @@ def short_items(ctx: Context) -> ir.Table:
     return i.filter(i.units > 0)
 
 
+def _by_case_id(ctx: Context, items: ir.Table, paid: ir.Table) -> tuple[ir.Table, ir.Table]:
+    """Payments naming the case id of a tracked claim for one shipment cancel that shipment's
+    items of their FNSKU; returns the items left and the payments that did not."""
+    if "claim_cases" not in ctx.available:
+        return items, paid
+    cases = ctx.table("claim_cases")
+    cases = cases.filter(cases.kind == KIND).select(
+        c_market="marketplace", c_case="case_id", c_shipment="shipment_id"
+    )
+    paid = paid.mutate(_case=paid.case_id.strip())
+    joined = paid.inner_join(
+        cases, [paid.marketplace == cases.c_market, paid._case == cases.c_case]
+    )
+    targeted = joined.mutate(shipment_id=joined.c_shipment).drop("c_market", "c_case", "c_shipment")
+    items, _placed = allocate(
+        items, targeted, [*shared.KEYS, "shipment_id"], day="clock", units="units",
+        canceller_day="approval_date", canceller_units="units", canceller_ties=["reimbursement_id"],
+    )  # fmt: skip
+    items = items.mutate(units=items.units - items.cancelled).drop("cancelled")
+    rest = paid.anti_join(cases, [paid.marketplace == cases.c_market, paid._case == cases.c_case])
+    return items.filter(items.units > 0), rest.drop("_case")
+
+
 def find(ctx: Context) -> ir.Table:
     items = short_items(ctx)
     paid = ctx.shared("paid_units", shared.paid_units)
     paid = paid.filter(paid.reason.isin(("Lost_Inbound", "Damaged_Inbound")))
+    items, paid = _by_case_id(ctx, items, paid)
     items, _unused = allocate(
         items, paid, shared.KEYS, day="clock", units="units", canceller_day="approval_date",
         canceller_units="units", canceller_ties=["reimbursement_id"],
