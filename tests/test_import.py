@@ -299,6 +299,23 @@ def test_crlf_blank_lines_and_trailing_spaces(workspace: Workspace, tmp_path: Pa
     ).fetchall() == [("Red Mug 12oz",)]
 
 
+def test_mixed_crlf_and_lf_line_ends(workspace: Workspace, tmp_path: Path) -> None:
+    """A file with rows appended by another program (LF body, CRLF tail) reads line by line."""
+    for encoding in ("utf-8", "cp1252"):
+        lines = (REPORTS / "customer_returns/us.tsv").read_text().splitlines()
+        mixed = tmp_path / f"mixed-{encoding}.tsv"
+        body = "\n".join(lines[:3]) + "\n" + "".join(line + "\r\n" for line in lines[3:])
+        mixed.write_bytes(body.replace("Red Mug", "Caf\u00e9 Mug").encode(encoding))
+        (result,) = import_paths(workspace, [mixed], marketplace="US", account=encoding)
+        assert (result.status, result.rows, result.rejects) == ("imported", 3, 0), result.problem
+        rows = workspace.con.execute(
+            "SELECT line, product_name FROM customer_returns_rows WHERE account = ? ORDER BY 1",
+            [encoding],
+        ).fetchall()
+        assert [line for line, _name in rows] == [2, 3, 5]  # line 4 is blank
+        assert {name for _line, name in rows} == {"Caf\u00e9 Mug 12oz"}
+
+
 def test_a_failure_mid_load_leaves_the_workspace_as_it_was(
     workspace: Workspace, tmp_path: Path
 ) -> None:

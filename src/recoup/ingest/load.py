@@ -130,16 +130,15 @@ class FileLoader:
         # Cleaned once here: the casts refer to each value several times.
         cleaned = ", ".join(f"{clean(f'c{i}')} AS c{i}" for i in range(width))
         target = self.staged if copy.numbered else f"{self.staged}_data"
-        self.con.execute(
-            f"""CREATE TEMP TABLE {target} AS
-            SELECT {"line_no, " if copy.numbered else ""}{cleaned} FROM read_csv(
-                {_quote(str(copy.path))}, delim={_quote(self.layout.delimiter)},
-                quote={_quote(quote)}, escape={_quote(quote)}, header=false, skip={copy.skip},
-                auto_detect=false, columns={{{spec}}}, store_rejects=true,
-                rejects_table='{self.short_rows}', rejects_scan='{self.scanned}',
-                max_line_size={MAX_LINE_BYTES}, buffer_size={2 * MAX_LINE_BYTES},
-                nullstr={NULL_TEXTS}, null_padding=false, parallel=true)"""
-        )
+        try:
+            self._read(copy, target, cleaned, spec, quote)
+        except duckdb.InvalidInputException as error:
+            # DuckDB's CSV reader gives up on some irregular files (mixed CRLF and LF line
+            # ends, for one): the numbered copy, written line by line, reads them all.
+            self.close()
+            if copy.numbered:
+                raise FileProblem(self.name, f"cannot be read as a table: {error}") from None
+            return False
         if copy.numbered:
             return True
         counted = self.con.execute(
@@ -154,6 +153,18 @@ class FileLoader:
             f"SELECT rowid + {copy.first_line} AS line_no, * FROM {target}"
         )
         return True
+
+    def _read(self, copy: Normalised, target: str, cleaned: str, spec: str, quote: str) -> None:
+        self.con.execute(
+            f"""CREATE TEMP TABLE {target} AS
+            SELECT {"line_no, " if copy.numbered else ""}{cleaned} FROM read_csv(
+                {_quote(str(copy.path))}, delim={_quote(self.layout.delimiter)},
+                quote={_quote(quote)}, escape={_quote(quote)}, header=false, skip={copy.skip},
+                auto_detect=false, columns={{{spec}}}, store_rejects=true,
+                rejects_table='{self.short_rows}', rejects_scan='{self.scanned}',
+                max_line_size={MAX_LINE_BYTES}, buffer_size={2 * MAX_LINE_BYTES},
+                nullstr={NULL_TEXTS}, null_padding=false, parallel=true)"""
+        )
 
     def _reject_short_rows(self) -> None:
         names = " ".join(f"WHEN 'c{i}' THEN {_quote(h)}" for i, h in enumerate(self.layout.header))

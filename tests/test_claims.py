@@ -1,0 +1,458 @@
+"""Claims end to end on a simulated account: drafts, the workflow and its guardrails, matching
+reimbursements (by case id and without), flags after a re-audit, figures and the export.
+
+One account is simulated, imported and audited once; every test works on its own copy of that
+workspace. Reimbursement files are written as a newer full download: the original report with
+new rows appended (a partial file would replace the original's rows for the days it covers).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from recoup.claims import export, figures, store, workflow
+from recoup.claims.forms import forms
+from recoup.claims.store import ClaimError
+from recoup.cli import main
+from recoup.simulate import SimConfig, simulate
+from recoup.workspace import Workspace
+
+AS_OF = dt.date(2026, 11, 28)
+GOLDEN = Path(__file__).parent / "golden" / "claims"
+REGENERATE = os.environ.get("RECOUP_REGENERATE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("claims")
+    simulated = simulate(SimConfig(seed=11, as_of=AS_OF), folder / "account", quirks=True)
+    root = folder / "ws"
+    run(root, "import", "--account", "demo", "--marketplace", "US", *map(str, simulated.reports))
+    run(root, "audit", "--account", "demo", "--as-of", AS_OF.isoformat())
+    return folder
+
+
+@pytest.fixture
+def ws(base: Path, tmp_path: Path) -> Iterator[Path]:
+    shutil.copytree(base / "ws", tmp_path / "ws")
+    yield tmp_path / "ws"
+
+
+def run(root: Path, *args: str, ok: bool = True) -> Result:
+    result = CliRunner().invoke(main, ["--workspace", str(root), *args])
+    if ok:
+        assert result.exit_code == 0, result.output + str(result.exception)
+    return result
+
+
+def con_of(root: Path) -> Workspace:
+    return Workspace(root)
+
+
+def all_claims(root: Path) -> list[dict[str, Any]]:
+    with con_of(root) as w:
+        return store.claims(w.con, "demo")
+
+
+def claim_of(root: Path, claim_id: str) -> dict[str, Any]:
+    with con_of(root) as w:
+        return store.claim(w.con, claim_id)
+
+
+def pick(root: Path, kind: str, *, min_units: int = 1, opened_days: int = 0) -> dict[str, Any]:
+    """A draft of this kind with at least `min_units`, whose window opened `opened_days` ago."""
+    for c in all_claims(root):
+        if (c["kind"] == kind and c["state"] == "draft" and c["quantity"] >= min_units
+                and c["window_opens"] <= AS_OF - dt.timedelta(days=opened_days)):  # fmt: skip
+            return c
+    raise AssertionError(f"no {kind} draft with {min_units}+ units")
+
+
+def members(root: Path, claim_id: str) -> list[dict[str, Any]]:
+    with con_of(root) as w:
+        return store.members(w.con, [claim_id])
+
+
+def recovered(root: Path) -> Decimal:
+    with con_of(root) as w:
+        rows = figures.figures(w.con, "demo", AS_OF).totals()
+    return sum((r["amount"] for r in rows if r["measure"] == "recovered"), Decimal("0.00"))
+
+
+def newer_reimbursements(base: Path, target: Path, rows: list[dict[str, str]]) -> Path:
+    """The simulated reimbursements report plus `rows`, as one newer download."""
+    original = base / "account" / "reports" / "reimbursements.txt"
+    raw = original.read_bytes()
+    header = raw.splitlines()[0].decode("cp1252").split("\t")
+    extra = "".join("\t".join(row.get(h, "") for h in header) + "\r\n" for row in rows)
+    target.write_bytes(raw + extra.encode("cp1252"))
+    return target
+
+
+def payment(claim: dict[str, Any], member: dict[str, Any], **fields: Any) -> dict[str, str]:
+    row = {
+        "approval-date": f"{AS_OF}T10:00:00+00:00", "reimbursement-id": "9990001",
+        "case-id": "", "amazon-order-id": member["order_id"] or "", "reason": "Lost_Warehouse",
+        "sku": member["msku"] or "", "fnsku": member["fnsku"] or "", "asin": member["asin"] or "",
+        "product-name": "Test item", "condition": "NewItem", "currency-unit": "USD",
+        "amount-per-unit": "5.00", "amount-total": "5.00", "quantity-reimbursed-cash": "1",
+        "quantity-reimbursed-inventory": "0", "quantity-reimbursed-total": "1",
+    }  # fmt: skip
+    row.update({k.replace("_", "-"): str(v) for k, v in fields.items()})
+    return row
+
+
+def import_file(root: Path, path: Path) -> Result:
+    return run(root, "import", "--account", "demo", "--marketplace", "US", str(path))
+
+
+# -- drafting ------------------------------------------------------------------------------------
+
+
+def test_every_claimable_finding_is_in_exactly_one_draft(ws: Path) -> None:
+    with con_of(ws) as w:
+        findings = {
+            r[0]: r[1:]
+            for r in w.con.execute(
+                "SELECT finding_id, kind, state, value_basis FROM findings WHERE account = 'demo'"
+            ).fetchall()
+        }
+        held = w.con.execute(
+            "SELECT finding_id, count(*) FROM claim_findings WHERE removed_on IS NULL GROUP BY 1"
+        ).fetchall()
+        claims = store.claims(w.con, "demo")
+        mine = store.members(w.con, [c["claim_id"] for c in claims])
+    assert all(n == 1 for _f, n in held)
+    in_claims = {f for f, _n in held}
+    draftable = {f for f, (_k, state, basis) in findings.items()
+                 if state == "claimable" and basis != "unsellable"}  # fmt: skip
+    assert in_claims == draftable
+    assert {findings[f][1] for f in in_claims} == {"claimable"}  # never not_yet or expired
+    assert {c["kind"] for c in claims} == set(forms())  # every kind drafted on this account
+    by_claim: dict[str, set[tuple[str, str]]] = {}
+    for m in mine:
+        group = m[forms()[m["kind"]].group_by] or m["msku"]
+        by_claim.setdefault(m["claim_id"], set()).add((m["kind"], group))
+    for c in claims:  # one kind and one group (FNSKU, order, shipment...) per claim
+        assert by_claim[c["claim_id"]] == {(c["kind"], c["group_key"])}
+        assert c["quantity"] == sum(m["quantity"] for m in mine if m["claim_id"] == c["claim_id"])
+
+
+def test_re_audit_makes_no_duplicate_claims(ws: Path) -> None:
+    before = all_claims(ws)
+    with con_of(ws) as w:
+        events = w.con.execute("SELECT count(*) FROM claim_events").fetchone()
+    out = run(ws, "audit", "--account", "demo", "--as-of", AS_OF.isoformat()).output
+    assert "0 new draft claim(s)" in out
+    assert all_claims(ws) == before
+    with con_of(ws) as w:
+        assert w.con.execute("SELECT count(*) FROM claim_events").fetchone() == events
+
+
+def test_a_later_audit_drops_closed_windows_from_drafts_and_drafts_new_findings(ws: Path) -> None:
+    later = AS_OF + dt.timedelta(days=20)
+    run(ws, "audit", "--account", "demo", "--as-of", later.isoformat())
+    with con_of(ws) as w:
+        states = dict(w.con.execute(
+            "SELECT finding_id, state FROM findings WHERE account = 'demo' AND as_of = ?", [later]
+        ).fetchall())  # fmt: skip
+        held = w.con.execute(
+            "SELECT m.finding_id, c.state FROM claim_findings m JOIN claims c USING (claim_id) "
+            "WHERE m.removed_on IS NULL"
+        ).fetchall()
+        removed = w.con.execute(
+            "SELECT count(*) FROM claim_findings WHERE removed_why LIKE 'its window closed%'"
+        ).fetchone()
+    drafts = [f for f, state in held if state == "draft"]
+    assert drafts and all(states[f] == "claimable" for f in drafts)
+    assert len(drafts) == len(set(drafts))
+    assert removed and removed[0] > 0
+    assert any(c["state"] == "expired" for c in all_claims(ws))
+    assert any(c["drafted_on"] == later for c in all_claims(ws))
+
+
+# -- the full cycle ------------------------------------------------------------------------------
+
+
+def test_filed_claim_is_reimbursed_by_its_case_id_and_recovered_rises_by_its_amount(
+    ws: Path, base: Path, tmp_path: Path
+) -> None:
+    claim = pick(ws, "inbound_shortage")
+    first = members(ws, claim["claim_id"])[0]
+    run(ws, "claims", "file", claim["claim_id"], "--case-id", "1234567890", "--on", str(AS_OF))
+    assert claim_of(ws, claim["claim_id"])["state"] == "filed"
+    before = recovered(ws)
+    units = claim["quantity"]
+    paid = payment(claim, first, case_id="1234567890", reason="Lost_Inbound",
+                   quantity_reimbursed_cash=units, quantity_reimbursed_total=units,
+                   amount_total=f"{units * 6}.25")  # fmt: skip
+    out = import_file(ws, newer_reimbursements(base, tmp_path / "reimb.txt", [paid])).output
+    assert f"matched to filed claims {claim['claim_id']}" in out
+    after = claim_of(ws, claim["claim_id"])
+    assert after["state"] == "reimbursed"
+    assert after["recovered_units"] == units
+    assert after["recovered_amount"] == Decimal(f"{units * 6}.25")
+    assert recovered(ws) - before == Decimal(f"{units * 6}.25")
+    # The audit cancels exactly that shipment's units, and the paid claim is not flagged.
+    run(ws, "audit", "--account", "demo", "--as-of", AS_OF.isoformat())
+    with con_of(ws) as w:
+        left = w.con.execute(
+            "SELECT count(*) FROM findings WHERE shipment_id = ? AND fnsku = ? AND as_of = ?",
+            [first["shipment_id"], first["fnsku"], AS_OF],
+        ).fetchone()
+    assert left == (0,) if units == first["quantity"] else True
+    assert claim_of(ws, claim["claim_id"])["review"] is None
+    # Importing the same file again matches nothing twice.
+    assert "matched" not in import_file(ws, tmp_path / "reimb.txt").output
+    assert claim_of(ws, claim["claim_id"])["recovered_amount"] == Decimal(f"{units * 6}.25")
+
+
+def test_partial_payment_leaves_the_rest_open(ws: Path, base: Path, tmp_path: Path) -> None:
+    claim = pick(ws, "return_not_received", min_units=1)
+    claim = next((c for c in all_claims(ws) if c["quantity"] >= 2 and c["state"] == "draft"
+                  and forms()[c["kind"]].settle_by == "units"), claim)  # fmt: skip
+    first = members(ws, claim["claim_id"])[0]
+    run(ws, "claims", "file", claim["claim_id"], "--case-id", "77", "--on", str(AS_OF))
+    one = payment(claim, first, case_id="77", reimbursement_id="9990002", amount_total="4.00")
+    import_file(ws, newer_reimbursements(base, tmp_path / "r1.txt", [one]))
+    partly = claim_of(ws, claim["claim_id"])
+    assert partly["recovered_units"] == 1 and partly["recovered_amount"] == Decimal("4.00")
+    if claim["quantity"] == 1:
+        assert partly["state"] == "reimbursed"
+        return
+    assert partly["state"] == "partly_reimbursed"
+    rest = claim["quantity"] - 1
+    two = payment(claim, first, case_id="77", reimbursement_id="9990003", amount_total="9.00",
+                  quantity_reimbursed_cash=rest, quantity_reimbursed_total=rest)  # fmt: skip
+    import_file(ws, newer_reimbursements(base, tmp_path / "r2.txt", [one, two]))
+    done = claim_of(ws, claim["claim_id"])
+    assert done["state"] == "reimbursed"
+    assert done["recovered_amount"] == Decimal("13.00")
+
+
+def test_payment_without_case_id_matches_by_fnsku_after_filing_fifo(
+    ws: Path, base: Path, tmp_path: Path
+) -> None:
+    claim = pick(ws, "warehouse_lost", opened_days=3)
+    first = members(ws, claim["claim_id"])[0]
+    filed_on = AS_OF - dt.timedelta(days=3)
+    run(ws, "claims", "file", claim["claim_id"], "--case-id", "555", "--on", str(filed_on))
+    same_day = payment(claim, first, reimbursement_id="9990010",
+                       approval_date=f"{filed_on}T09:00:00+00:00")  # fmt: skip
+    other_item = payment(claim, first, reimbursement_id="9990011", fnsku="X00NOTTHIS", sku="NOPE")
+    wrong_reason = payment(claim, first, reimbursement_id="9990012", reason="Damaged_Warehouse")
+    good = payment(claim, first, reimbursement_id="9990013", amount_total="3.33")
+    import_file(ws, newer_reimbursements(
+        base, tmp_path / "r.txt", [same_day, other_item, wrong_reason, good]))  # fmt: skip
+    with con_of(ws) as w:
+        paid = [e for e in store.history(w.con, claim["claim_id"]) if e["event"] == "payment"]
+    assert [(e["units"], e["amount"]) for e in paid] == [(1, Decimal("3.33"))]
+    assert "9990013" in paid[0]["payment_key"] and "matched by fnsku" in paid[0]["note"]
+
+
+def test_denied_claim_counts_as_filed_and_can_be_reopened(ws: Path) -> None:
+    claim = pick(ws, "return_damaged_by_amazon")
+    run(ws, "claims", "file", claim["claim_id"], "--case-id", "42", "--on", str(AS_OF))
+    run(ws, "claims", "resolve", claim["claim_id"], "--denied", "--on", str(AS_OF),
+        "--note", "Amazon: the customer damaged it")  # fmt: skip
+    assert claim_of(ws, claim["claim_id"])["state"] == "denied"
+    with con_of(ws) as w:
+        totals = figures.figures(w.con, "demo", AS_OF).totals()
+    filed = [r for r in totals if r["measure"] == "filed"]
+    assert filed and filed[0]["amount"] == claim["amount"]
+    # A re-audit drafts nothing new for the denied claim's findings.
+    run(ws, "audit", "--account", "demo", "--as-of", AS_OF.isoformat())
+    ids = {m["finding_id"] for m in members(ws, claim["claim_id"])}
+    with con_of(ws) as w:
+        drafts = store.claims(w.con, "demo", states=("draft",))
+        assert not ids & {
+            m["finding_id"] for m in store.members(w.con, [c["claim_id"] for c in drafts])
+        }
+    run(ws, "claims", "reopen", claim["claim_id"], "--on", str(AS_OF))
+    assert claim_of(ws, claim["claim_id"])["state"] == "filed"
+    with con_of(ws) as w:
+        names = [e["event"] for e in store.history(w.con, claim["claim_id"])]
+    assert names[-3:] == ["filed", "denied", "reopened"]
+
+
+def test_units_found_after_filing_flag_the_claim_and_never_delete_it(
+    ws: Path, base: Path, tmp_path: Path
+) -> None:
+    claim = pick(ws, "inbound_shortage")
+    first = members(ws, claim["claim_id"])[0]
+    run(ws, "claims", "file", claim["claim_id"], "--case-id", "31337", "--on", str(AS_OF))
+    # A newer shipment-items download: Amazon received every unit after all.
+    items = base / "account" / "reports" / "inbound-shipment-items.csv"
+    rows = list(csv.DictReader(io.StringIO(items.read_text(encoding="utf-8-sig"))))
+    for row in rows:
+        if row["ShipmentId"] == first["shipment_id"]:
+            row["QuantityReceived"] = row["QuantityShipped"]
+    newer = tmp_path / "inbound-shipment-items-later.csv"
+    with newer.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    import_file(ws, newer)
+    out = run(ws, "audit", "--account", "demo", "--as-of", AS_OF.isoformat()).output
+    assert "flagged for review" in out
+    after = claim_of(ws, claim["claim_id"])
+    assert after["state"] == "filed"  # kept, with its findings, for a person to look at
+    assert after["review"] and first["shipment_id"] in after["review"]
+    assert "no longer owed" in after["review"]
+    assert {m["finding_id"] for m in members(ws, claim["claim_id"])} == {
+        m["finding_id"] for m in members(ws, claim["claim_id"])
+    }
+    shown = run(ws, "claims", "show", claim["claim_id"])
+    assert "Review:" in shown.output
+
+
+# -- guardrails ----------------------------------------------------------------------------------
+
+
+def test_workflow_guardrails(ws: Path) -> None:
+    claim = pick(ws, "warehouse_lost")
+    with con_of(ws) as w:
+        early = claim["window_opens"] - dt.timedelta(days=1)
+        late = claim["window_closes"] + dt.timedelta(days=1)
+        with pytest.raises(ClaimError, match="premature"):
+            workflow.file(w.con, claim["claim_id"], "1", early)
+        if late <= dt.date.today():
+            with pytest.raises(ClaimError, match="closed"):
+                workflow.file(w.con, claim["claim_id"], "1", late)
+        with pytest.raises(ClaimError, match="denied only when"):
+            workflow.resolve(w.con, claim["claim_id"], "denied", AS_OF)
+        with pytest.raises(ClaimError, match="empty"):
+            workflow.file(w.con, claim["claim_id"], "  ", AS_OF)
+        workflow.file(w.con, claim["claim_id"], "1", AS_OF)
+        with pytest.raises(ClaimError, match="only a draft is filed"):
+            workflow.file(w.con, claim["claim_id"], "2", AS_OF)
+        with pytest.raises(ClaimError, match="no claim"):
+            workflow.file(w.con, "C999999", "2", AS_OF)
+        # A failed action changed nothing: one filing, no stray events.
+        names = [e["event"] for e in store.history(w.con, claim["claim_id"])]
+    assert names.count("filed") == 1
+    bad = run(ws, "claims", "file", claim["claim_id"], "--case-id", "3", ok=False)
+    assert bad.exit_code != 0 and "only a draft is filed" in bad.output
+
+
+def test_withdrawn_claim_findings_are_not_drafted_again_and_reopen_checks_overlap(ws: Path) -> None:
+    claim = pick(ws, "return_not_received")
+    run(ws, "claims", "resolve", claim["claim_id"], "--withdrawn", "--on", str(AS_OF))
+    run(ws, "audit", "--account", "demo", "--as-of", AS_OF.isoformat())
+    ids = {m["finding_id"] for m in members(ws, claim["claim_id"])}
+    with con_of(ws) as w:
+        held = {r[0] for r in w.con.execute(
+            "SELECT m.finding_id FROM claim_findings m JOIN claims c USING (claim_id) "
+            "WHERE c.state = 'draft' AND m.removed_on IS NULL").fetchall()}  # fmt: skip
+    assert not ids & held
+    run(ws, "claims", "reopen", claim["claim_id"], "--on", str(AS_OF))
+    assert claim_of(ws, claim["claim_id"])["state"] == "draft"
+
+
+# -- drafts, export, figures ---------------------------------------------------------------------
+
+
+def test_drafts_match_the_golden_files_per_kind(ws: Path) -> None:
+    seen = {}
+    for c in sorted(all_claims(ws), key=lambda c: int(c["claim_id"][1:])):
+        seen.setdefault(c["kind"], c["claim_id"])
+    assert set(seen) == set(forms())
+    for kind, claim_id in sorted(seen.items()):
+        text = run(ws, "claims", "show", claim_id, "--on", str(AS_OF)).output
+        golden = GOLDEN / f"{kind}.txt"
+        if REGENERATE:
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            golden.write_text(text, encoding="utf-8")
+        assert text == golden.read_text(encoding="utf-8"), f"{kind}: see {golden}"
+        assert text.startswith("Subject: ")
+        for part in ("\nFacts\n", "\nWhy it qualifies\n", "\nEvidence\n", "\nRequest\n"):
+            assert part in text
+
+
+def test_evidence_csv_holds_the_cited_rows(ws: Path, tmp_path: Path) -> None:
+    claim = pick(ws, "inbound_shortage")
+    run(ws, "claims", "show", claim["claim_id"], "--save", str(tmp_path / "out"))
+    text = (tmp_path / "out" / f"{claim['claim_id']}.txt").read_text(encoding="utf-8")
+    rows = list(csv.DictReader((tmp_path / "out" / f"{claim['claim_id']}-evidence.csv").open()))
+    cited = {(e["report"], e["file"], e["line"])
+             for m in members(ws, claim["claim_id"]) for e in m["evidence"]}  # fmt: skip
+    assert {(r["report"], r["file"], int(r["line"])) for r in rows} == cited
+    assert all(r["finding_id"] for r in rows)
+    assert claim["group_key"] in text
+    assert any(r["shipment_id"] == claim["group_key"] for r in rows)
+
+
+def test_user_templates_win(ws: Path) -> None:
+    out = run(ws, "claims", "templates").output
+    assert "warehouse_lost.txt" in out
+    mine = ws / "templates" / "warehouse_lost.txt"
+    mine.write_text('{% extends "claim.txt" %}{% block about %}MY OWN WORDS{% endblock %}')
+    claim = pick(ws, "warehouse_lost")
+    assert "Subject: Inventory lost in a fulfillment center: MY OWN WORDS" in run(
+        ws, "claims", "show", claim["claim_id"]).output  # fmt: skip
+    assert "kept" in run(ws, "claims", "templates").output  # an edited copy is never overwritten
+
+
+def test_export_columns_states_and_formula_escaping(ws: Path) -> None:
+    claim = pick(ws, "warehouse_damaged")
+    run(ws, "claims", "file", claim["claim_id"], "--case-id", "=HYPERLINK(\"x\")", "--on",
+        str(AS_OF))  # fmt: skip
+    out = run(ws, "claims", "export", "--format", "csv", "--account", "demo").output
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert tuple(rows[0]) == export.COLUMNS
+    mine = next(r for r in rows if r["claim_id"] == claim["claim_id"])
+    assert mine["case_id"] == '\'=HYPERLINK("x")'
+    assert mine["state"] == "filed" and mine["filed_on"] == str(AS_OF)
+    assert set(mine["finding_ids"].split(";")) == {
+        m["finding_id"] for m in members(ws, claim["claim_id"])
+    }
+    assert {r["state"] for r in rows} <= set(store.STATES)
+    as_json = json.loads(run(ws, "claims", "export", "--format", "json", "--account", "demo",
+                             "--state", "filed").output)  # fmt: skip
+    assert [c["claim_id"] for c in as_json] == [claim["claim_id"]]
+    assert isinstance(as_json[0]["finding_ids"], list)
+    markdown = run(ws, "claims", "export", "--format", "markdown", "--account", "demo").output
+    assert markdown.startswith("| claim_id | kind | state |")
+    assert len(markdown.splitlines()) == len(rows) + 2
+
+
+def test_figures_add_up(ws: Path) -> None:
+    with con_of(ws) as w:
+        result = figures.figures(w.con, "demo", AS_OF)
+        found = w.con.execute(
+            "SELECT sum(amount), sum(amount) FILTER (WHERE state = 'claimable'), "
+            "sum(amount) FILTER (WHERE state = 'expired') FROM findings WHERE as_of = ?",
+            [AS_OF],
+        ).fetchone()
+    assert found is not None
+    totals = {r["measure"]: r["amount"] for r in result.totals()}
+    assert totals["detected"] == found[0]
+    assert totals["claimable"] == found[1]  # nothing filed yet
+    assert totals["missed"] == found[2]
+    assert "filed" not in totals and "recovered" not in totals
+    by_month = result.totals(("measure", "month"))
+    assert sum(r["amount"] for r in by_month if r["measure"] == "detected") == found[0]
+    assert [d["days"] for d in result.deadlines] == sorted(d["days"] for d in result.deadlines)
+    assert all(c["state"] == "draft" for c in result.next_claims)
+    out = run(ws, "claims", "summary", "--account", "demo").output
+    assert "detected" in out and "Closing within" in out
+
+
+def test_claims_list_filters(ws: Path) -> None:
+    out = run(ws, "claims", "list", "--account", "demo", "--expiring", "7").output
+    soon = [c for c in all_claims(ws)
+            if c["state"] == "draft" and c["window_closes"] <= dt.date.today() + dt.timedelta(7)
+            and c["window_closes"] >= dt.date.today()]  # fmt: skip
+    assert f"{len(soon)} claims" in out
