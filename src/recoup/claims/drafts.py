@@ -126,6 +126,7 @@ def _lines(f: Form, members: list[dict[str, Any]], rows: list[dict[str, Any]], o
             "accounted": accounted if accounted is not None and accounted >= 0 else None,
             "day": (on - m["event_date"]).days, "window": window_text(policy, m),
             "paid_per_unit": paid[0].get("amount_per_unit") if paid else None,
+            "original_id": paid[0].get("original_reimbursement_id") if paid else None,
         })  # fmt: skip
     return out
 

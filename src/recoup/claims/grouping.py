@@ -243,5 +243,6 @@ def _review_filed(
 
 
 def _label(m: dict[str, Any]) -> str:
-    ident = m[form(m["kind"]).line_id] or m["fnsku"] or m["finding_id"]
-    return f"{ident} ({m['event_date']})"
+    f = form(m["kind"])
+    ids = dict.fromkeys(i for i in (m[f.group_by], m[f.line_id], m["fnsku"]) if i)
+    return f"{' '.join(ids) or m['finding_id']} ({m['event_date']})"
