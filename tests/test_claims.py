@@ -465,3 +465,18 @@ def test_claims_list_filters(ws: Path) -> None:
             if c["state"] == "draft" and c["window_closes"] <= dt.date.today() + dt.timedelta(7)
             and c["window_closes"] >= dt.date.today()]  # fmt: skip
     assert f"{len(soon)} claims" in out
+
+
+def test_a_payment_imported_before_the_filing_was_recorded_matches_at_filing(
+    ws: Path, base: Path, tmp_path: Path
+) -> None:
+    claim = pick(ws, "removal_short")
+    first = members(ws, claim["claim_id"])[0]
+    paid = payment(claim, first, case_id="8080", reason="Lost_Outbound", amount_total="2.50")
+    assert (
+        "matched"
+        not in import_file(ws, newer_reimbursements(base, tmp_path / "r.txt", [paid])).output
+    )
+    out = run(ws, "claims", "file", claim["claim_id"], "--case-id", "8080", "--on", str(AS_OF))
+    assert f"matched to filed claims {claim['claim_id']}" in out.output
+    assert claim_of(ws, claim["claim_id"])["recovered_amount"] == Decimal("2.50")

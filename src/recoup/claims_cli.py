@@ -13,6 +13,7 @@ from rich.table import Table
 
 from recoup.claims import Updated, drafts, figures, store, workflow
 from recoup.claims import export as exporting
+from recoup.claims.matching import match
 from recoup.claims.store import STATES, ClaimError
 from recoup.policy import PolicyError, load_policy
 from recoup.rules import KINDS
@@ -133,12 +134,16 @@ def show_command(ctx: click.Context, claim_id: str, on: dt.datetime | None, save
 
 
 def _act(ctx: click.Context, action: Any, *args: Any) -> dict[str, Any]:
+    """Run a workflow action; a filed claim is then matched at once against the reimbursements
+    already imported (Amazon may have paid before the filing was recorded)."""
     with Workspace(ctx.obj["workspace"]) as workspace:
         try:
             result: dict[str, Any] = action(workspace.con, *args)
-            return result
         except ClaimError as error:
             raise click.ClickException(str(error)) from None
+        if result["state"] in store.FILED:
+            print_update(summary_console(), Updated(None, match(workspace.con, result["account"])))
+        return result
 
 
 @claims_group.command("file")
