@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKSPACE ?= recoup-workspace
 
-.PHONY: install demo fixtures test lint bench-import bench-simulate golden clean
+.PHONY: install demo fixtures test lint bench-import bench-simulate bench-audit bench-claims golden clean
 
 $(BIN)/recoup: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,15 +31,23 @@ test: install
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-# Regenerates the golden canonical rows after an intended change; review the diff.
+# Regenerates the golden files (canonical rows per fixture report, claim texts per kind) after an
+# intended change; review the diff.
 golden: install
 	$(BIN)/python -m tests.golden --regenerate
+	RECOUP_REGENERATE_GOLDEN=1 $(BIN)/pytest -q tests/test_claims.py -k golden
 
 bench-import: install
 	$(BIN)/python bench/import.py
 
 bench-simulate: install
 	$(BIN)/python bench/simulate.py
+
+bench-audit: install
+	$(BIN)/python bench/audit.py
+
+bench-claims: install
+	$(BIN)/python bench/claims.py
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache

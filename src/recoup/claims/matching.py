@@ -97,6 +97,7 @@ def match(con: Any, account: str) -> list[Paid]:
     for c in claims:
         if c["case_id"] and c["state"] not in ("withdrawn",):
             by_case[c["case_id"].strip()].append(c)
+    index = _index(claims, members)
     spent = _spent(con, account)
     paid: list[Paid] = []
     with store.transaction(con):
@@ -111,11 +112,31 @@ def match(con: Any, account: str) -> list[Paid]:
             elif case:
                 continue  # a case recoup does not track: not ours to count
             else:
-                targets = [c for c in claims if c["state"] in store.FILED
+                near = {c["claim_id"]: c for v in (row["fnsku"], row["sku"], row["order_id"],
+                                                   row["original_id"]) if v
+                        for c in index.get((row["marketplace"], v), [])}  # fmt: skip
+                targets = [c for c in near.values() if c["state"] in store.FILED
                            and _pays(c, row, members[c["claim_id"]])]  # fmt: skip
                 whole = False
             paid += _spend(con, row, units, amount, targets, whole, by_case=bool(case))
     return paid
+
+
+def _index(
+    claims: list[dict[str, Any]], members: dict[str, list[dict[str, Any]]]
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Filed claims by (marketplace, an id a payment could share with them)."""
+    index: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for c in claims:
+        ids = {
+            v
+            for m in members[c["claim_id"]]
+            for v in (m["fnsku"], m["msku"], m["order_id"], m["reimbursement_id"])
+            if v
+        }
+        for v in ids:
+            index[c["marketplace"], v].append(c)
+    return index
 
 
 def _pays(claim: dict[str, Any], row: dict[str, Any], members: list[dict[str, Any]]) -> bool:
