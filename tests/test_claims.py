@@ -28,6 +28,7 @@ from recoup.claims.store import ClaimError
 from recoup.cli import main
 from recoup.simulate import SimConfig, simulate
 from recoup.workspace import Workspace
+from tests.claim_files import newer_reimbursements, payment
 
 AS_OF = dt.date(2026, 11, 28)
 GOLDEN = Path(__file__).parent / "golden" / "claims"
@@ -91,27 +92,8 @@ def recovered(root: Path) -> Decimal:
     return sum((r["amount"] for r in rows if r["measure"] == "recovered"), Decimal("0.00"))
 
 
-def newer_reimbursements(base: Path, target: Path, rows: list[dict[str, str]]) -> Path:
-    """The simulated reimbursements report plus `rows`, as one newer download."""
-    original = base / "account" / "reports" / "reimbursements.txt"
-    raw = original.read_bytes()
-    header = raw.splitlines()[0].decode("cp1252").split("\t")
-    extra = "".join("\t".join(row.get(h, "") for h in header) + "\r\n" for row in rows)
-    target.write_bytes(raw + extra.encode("cp1252"))
-    return target
-
-
-def payment(claim: dict[str, Any], member: dict[str, Any], **fields: Any) -> dict[str, str]:
-    row = {
-        "approval-date": f"{AS_OF}T10:00:00+00:00", "reimbursement-id": "9990001",
-        "case-id": "", "amazon-order-id": member["order_id"] or "", "reason": "Lost_Warehouse",
-        "sku": member["msku"] or "", "fnsku": member["fnsku"] or "", "asin": member["asin"] or "",
-        "product-name": "Test item", "condition": "NewItem", "currency-unit": "USD",
-        "amount-per-unit": "5.00", "amount-total": "5.00", "quantity-reimbursed-cash": "1",
-        "quantity-reimbursed-inventory": "0", "quantity-reimbursed-total": "1",
-    }  # fmt: skip
-    row.update({k.replace("_", "-"): str(v) for k, v in fields.items()})
-    return row
+def reimbursements(base: Path) -> Path:
+    return base / "account" / "reports" / "reimbursements.txt"
 
 
 def import_file(root: Path, path: Path) -> Result:
@@ -200,7 +182,9 @@ def test_filed_claim_is_reimbursed_by_its_case_id_and_recovered_rises_by_its_amo
     paid = payment(claim, first, case_id="1234567890", reason="Lost_Inbound",
                    quantity_reimbursed_cash=units, quantity_reimbursed_total=units,
                    amount_total=f"{units * 6}.25")  # fmt: skip
-    out = import_file(ws, newer_reimbursements(base, tmp_path / "reimb.txt", [paid])).output
+    out = import_file(
+        ws, newer_reimbursements(reimbursements(base), tmp_path / "reimb.txt", [paid])
+    ).output
     assert f"matched to filed claims {claim['claim_id']}" in out
     after = claim_of(ws, claim["claim_id"])
     assert after["state"] == "reimbursed"
@@ -228,7 +212,7 @@ def test_partial_payment_leaves_the_rest_open(ws: Path, base: Path, tmp_path: Pa
     first = members(ws, claim["claim_id"])[0]
     run(ws, "claims", "file", claim["claim_id"], "--case-id", "77", "--on", str(AS_OF))
     one = payment(claim, first, case_id="77", reimbursement_id="9990002", amount_total="4.00")
-    import_file(ws, newer_reimbursements(base, tmp_path / "r1.txt", [one]))
+    import_file(ws, newer_reimbursements(reimbursements(base), tmp_path / "r1.txt", [one]))
     partly = claim_of(ws, claim["claim_id"])
     assert partly["recovered_units"] == 1
     assert partly["recovered_amount"] == Decimal("4.00")
@@ -239,7 +223,7 @@ def test_partial_payment_leaves_the_rest_open(ws: Path, base: Path, tmp_path: Pa
     rest = claim["quantity"] - 1
     two = payment(claim, first, case_id="77", reimbursement_id="9990003", amount_total="9.00",
                   quantity_reimbursed_cash=rest, quantity_reimbursed_total=rest)  # fmt: skip
-    import_file(ws, newer_reimbursements(base, tmp_path / "r2.txt", [one, two]))
+    import_file(ws, newer_reimbursements(reimbursements(base), tmp_path / "r2.txt", [one, two]))
     done = claim_of(ws, claim["claim_id"])
     assert done["state"] == "reimbursed"
     assert done["recovered_amount"] == Decimal("13.00")
@@ -257,8 +241,8 @@ def test_payment_without_case_id_matches_by_fnsku_after_filing_fifo(
     other_item = payment(claim, first, reimbursement_id="9990011", fnsku="X00NOTTHIS", sku="NOPE")
     wrong_reason = payment(claim, first, reimbursement_id="9990012", reason="Damaged_Warehouse")
     good = payment(claim, first, reimbursement_id="9990013", amount_total="3.33")
-    import_file(ws, newer_reimbursements(
-        base, tmp_path / "r.txt", [same_day, other_item, wrong_reason, good]))  # fmt: skip
+    rows = [same_day, other_item, wrong_reason, good]
+    import_file(ws, newer_reimbursements(reimbursements(base), tmp_path / "r.txt", rows))
     with con_of(ws) as w:
         paid = [e for e in store.history(w.con, claim["claim_id"]) if e["event"] == "payment"]
     assert [(e["units"], e["amount"]) for e in paid] == [(1, Decimal("3.33"))]
@@ -475,7 +459,9 @@ def test_a_payment_imported_before_the_filing_was_recorded_matches_at_filing(
     paid = payment(claim, first, case_id="8080", reason="Lost_Outbound", amount_total="2.50")
     assert (
         "matched"
-        not in import_file(ws, newer_reimbursements(base, tmp_path / "r.txt", [paid])).output
+        not in import_file(
+            ws, newer_reimbursements(reimbursements(base), tmp_path / "r.txt", [paid])
+        ).output
     )
     out = run(ws, "claims", "file", claim["claim_id"], "--case-id", "8080", "--on", str(AS_OF))
     assert f"matched to filed claims {claim['claim_id']}" in out.output
