@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import sys
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +23,7 @@ from recoup.lake import export_lake
 from recoup.policy import PolicyError, load_policy
 from recoup.rules import KINDS
 from recoup.settings import Settings
-from recoup.summary import summary_console
+from recoup.summary import emit, summary_console
 from recoup.workspace import Workspace
 
 STATES = ("claimable", "not_yet", "expired")
@@ -218,11 +217,7 @@ def findings_command(  # noqa: PLR0917 - one parameter per option
             return
         console.print(table)
         text = console.export_text()
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {len(rows)} findings to {output}", err=True)
+    emit(text, output, f"{len(rows)} findings")
 
 
 @click.command("export-lake")

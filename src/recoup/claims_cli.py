@@ -18,7 +18,7 @@ from recoup.claims.store import STATES, ClaimError
 from recoup.policy import PolicyError, load_policy
 from recoup.rules import KINDS
 from recoup.settings import Settings
-from recoup.summary import summary_console
+from recoup.summary import emit, summary_console
 from recoup.workspace import Workspace
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
@@ -202,12 +202,7 @@ def export_command(ctx: click.Context, fmt: str, states: tuple[str, ...], accoun
         rows = exporting.rows(workspace.con, account, states)
     writer = {"csv": exporting.to_csv, "json": exporting.to_json,
               "markdown": exporting.to_markdown}[fmt]  # fmt: skip
-    text = writer(rows)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {len(rows)} claims to {output}", err=True)
+    emit(writer(rows), output, f"{len(rows)} claims")
 
 
 @claims_group.command("templates")

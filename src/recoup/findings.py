@@ -3,15 +3,14 @@ CSV (evidence as a JSON string; formula-looking cells escaped for spreadsheets) 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from collections.abc import Sequence
 from typing import Any
 
 from recoup.audit import COLUMNS
-from recoup.cells import safe, text
+from recoup.cells import csv_text, text
+from recoup.filters import where
 
 
 def latest_as_of(con: Any, account: str) -> dt.date | None:
@@ -28,16 +27,9 @@ def load(
     kinds: Sequence[str] = (),
     states: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    where = ["account = ?", "as_of = ?"]
-    params: list[Any] = [account, as_of]
-    if kinds:
-        where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
-        params += list(kinds)
-    if states:
-        where.append(f"state IN ({', '.join('?' for _ in states)})")
-        params += list(states)
+    clause, params = where({"account": account, "as_of": as_of}, {"kind": kinds, "state": states})
     cursor = con.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM findings WHERE {' AND '.join(where)} "
+        f"SELECT {', '.join(COLUMNS)} FROM findings WHERE {clause} "
         "ORDER BY kind, marketplace, event_date, finding_id",
         params,
     )
@@ -48,14 +40,9 @@ def load(
 
 
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow(
-            [safe(json.dumps(row[c]) if c == "evidence" else text(row[c])) for c in COLUMNS]
-        )
-    return out.getvalue()
+    return csv_text(
+        COLUMNS, rows, lambda row, c: json.dumps(row[c]) if c == "evidence" else text(row[c])
+    )
 
 
 def to_json(rows: Sequence[dict[str, Any]]) -> str:

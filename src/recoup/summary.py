@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -17,6 +19,15 @@ def summary_console() -> Console:
     """Rich wraps at 80 columns when output is not a terminal; summaries must not be cut."""
     console = Console()
     return console if console.is_terminal else Console(width=160)
+
+
+def emit(text: str, output: Path | None, what: str) -> None:
+    """Print an export, or write it to `output` and say so on stderr (`what`: '12 claims')."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    print(f"wrote {what} to {output}", file=sys.stderr)
 
 
 def _period(first: object, last: object) -> str:

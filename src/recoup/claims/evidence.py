@@ -7,13 +7,11 @@ then only the rows that name one of the finding's ids are kept.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from recoup.cells import safe, text
+from recoup.cells import csv_text
 
 HIDDEN = ("account", "file_id", "line")
 IDS = ("fnsku", "msku", "sku", "seller_sku", "order_id", "amazon_order_id", "shipment_id",
@@ -84,9 +82,4 @@ def to_csv(evidence: Sequence[dict[str, Any]]) -> str:
     columns: list[str] = []
     for row in evidence:
         columns += [c for c in row if c not in columns]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in evidence:
-        writer.writerow([safe(text(row.get(c))) for c in columns])
-    return out.getvalue()
+    return csv_text(columns, evidence)

@@ -5,14 +5,12 @@ Ids a claim holds several of (the FNSKUs of a shipment, say) are joined with `;`
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from recoup.cells import safe, text
+from recoup.cells import csv_text, text
 from recoup.claims import store
 
 COLUMNS = (
@@ -44,14 +42,9 @@ def rows(con: Any, account: str, states: Sequence[str] = ()) -> list[dict[str, A
 
 
 def to_csv(claims: Sequence[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for c in claims:
-        writer.writerow(
-            [safe(";".join(c[k]) if k == "finding_ids" else text(c[k])) for k in COLUMNS]
-        )
-    return out.getvalue()
+    return csv_text(
+        COLUMNS, claims, lambda c, k: ";".join(c[k]) if k == "finding_ids" else text(c[k])
+    )
 
 
 def to_json(claims: Sequence[dict[str, Any]]) -> str:

@@ -14,6 +14,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from recoup.filters import where
+
 STATES = ("draft", "filed", "partly_reimbursed", "reimbursed", "denied", "expired", "withdrawn")
 OPEN = ("draft", "filed", "partly_reimbursed")  # a finding is in at most one of these
 FILED = ("filed", "partly_reimbursed")  # waiting for Amazon
@@ -97,19 +99,12 @@ def claims(
     kinds: Sequence[str] = (),
     closing_by: dt.date | None = None,
 ) -> list[dict[str, Any]]:
-    where: list[str] = ["account = ?"]
-    params: list[Any] = [account]
-    if states:
-        where.append(f"state IN ({', '.join('?' for _ in states)})")
-        params += list(states)
-    if kinds:
-        where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
-        params += list(kinds)
+    clause, params = where({"account": account}, {"state": states, "kind": kinds})
     if closing_by is not None:
-        where.append("window_closes <= ?")
+        clause += " AND window_closes <= ?"
         params.append(closing_by)
     return _dicts(con.execute(
-        f"SELECT * FROM claims WHERE {' AND '.join(where)} "
+        f"SELECT * FROM claims WHERE {clause} "
         "ORDER BY window_closes, CAST(substr(claim_id, 2) AS BIGINT)", params,
     ))  # fmt: skip
 
