@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from recoup.claims import export, figures, store, workflow
+from recoup.claims import export, figures, grouping, store, workflow
 from recoup.claims.forms import forms
 from recoup.claims.store import ClaimError
 from recoup.cli import main
@@ -466,3 +466,27 @@ def test_a_payment_imported_before_the_filing_was_recorded_matches_at_filing(
     out = run(ws, "claims", "file", claim["claim_id"], "--case-id", "8080", "--on", str(AS_OF))
     assert f"matched to filed claims {claim['claim_id']}" in out.output
     assert claim_of(ws, claim["claim_id"])["recovered_amount"] == Decimal("2.50")
+
+
+def test_a_finding_that_leaves_a_draft_and_is_owed_again_rejoins_it(ws: Path) -> None:
+    claim = next(c for c in all_claims(ws) if len(members(ws, c["claim_id"])) >= 2)
+    held = members(ws, claim["claim_id"])
+    gone = held[0]["finding_id"]
+    with con_of(ws) as w:
+        saved = w.con.execute("SELECT * FROM findings WHERE finding_id = ?", [gone]).fetchall()
+        w.con.execute("DELETE FROM findings WHERE finding_id = ?", [gone])
+        grouping.sync(w.con, "demo", AS_OF)
+        assert [m["finding_id"] for m in store.members(w.con, [claim["claim_id"]])] == [
+            m["finding_id"] for m in held[1:]
+        ]
+        assert (
+            store.claim(w.con, claim["claim_id"])["quantity"]
+            == claim["quantity"] - held[0]["quantity"]
+        )
+        w.con.executemany(f"INSERT INTO findings VALUES ({', '.join('?' * len(saved[0]))})", saved)
+        again = grouping.sync(w.con, "demo", AS_OF)
+        assert again.grown == [claim["claim_id"]]
+        assert store.members(w.con, [claim["claim_id"]]) == held
+        assert store.claim(w.con, claim["claim_id"]) == claim
+        names = [e["event"] for e in store.history(w.con, claim["claim_id"])]
+    assert names[-2:] == ["finding_removed", "finding_added"]

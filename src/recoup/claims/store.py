@@ -47,8 +47,12 @@ class ClaimError(ValueError):
 
 
 def insert(con: Any, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]],
-           prefix: str = "") -> None:  # fmt: skip
-    """Bulk insert through Arrow (row-by-row inserts are slow for thousands of claims)."""
+           prefix: str = "", *, temporary: bool = False) -> None:  # fmt: skip
+    """Bulk insert through Arrow (row-by-row inserts are slow for thousands of claims).
+    `temporary`: create `table` as a temporary table of these rows instead."""
+    if temporary:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} "
+                    f"({', '.join(f'{c} VARCHAR' for c in columns)})")  # fmt: skip
     if not rows:
         return
     arrays = {}
