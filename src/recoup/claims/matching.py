@@ -38,31 +38,36 @@ class Paid:
     by_case: bool
 
 
+KEY = ("marketplace", "reimbursement_id", "fnsku", "sku", "order_id")
+
+
 def _rows(con: Any, account: str) -> list[dict[str, Any]]:
-    """Positive reimbursement rows, summed per (marketplace, id, item, order, reason, case)."""
+    """Positive reimbursement rows, summed per reimbursement and item.
+
+    The key a payment is remembered by is the reimbursement and its item only: were a later
+    download to fill in the case id or reword the reason, the row must not count again."""
     cursor = con.execute(
         """
-        SELECT marketplace, reimbursement_id, coalesce(case_id, '') AS case_id,
-               coalesce(amazon_order_id, '') AS order_id, coalesce(reason, '') AS reason,
-               coalesce(fnsku, '') AS fnsku, coalesce(sku, '') AS sku,
-               coalesce(original_reimbursement_id, '') AS original_id,
+        SELECT marketplace, reimbursement_id, coalesce(fnsku, '') AS fnsku,
+               coalesce(sku, '') AS sku, coalesce(amazon_order_id, '') AS order_id,
+               max(coalesce(case_id, '')) AS case_id, max(coalesce(reason, '')) AS reason,
+               max(coalesce(original_reimbursement_id, '')) AS original_id,
                min(approval_date) AS approval_date,
                sum(coalesce(quantity_reimbursed_total, 0)) AS units,
                sum(coalesce(amount_total, 0)) AS amount
         FROM reimbursements
         WHERE account = ? AND reimbursement_id IS NOT NULL AND approval_date IS NOT NULL
           AND coalesce(reason, '') <> 'Reimbursement_Reversal'
-        GROUP BY ALL
+        GROUP BY 1, 2, 3, 4, 5
         HAVING sum(coalesce(amount_total, 0)) > 0 OR sum(coalesce(quantity_reimbursed_total, 0)) > 0
-        ORDER BY approval_date, reimbursement_id, fnsku, sku, order_id, reason, case_id
+        ORDER BY approval_date, reimbursement_id, fnsku, sku, order_id
         """,
         [account],
     )
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     for r in rows:
-        r["key"] = "|".join(str(r[c]) for c in ("marketplace", "reimbursement_id", "fnsku", "sku",
-                                                "order_id", "reason", "case_id"))  # fmt: skip
+        r["key"] = "|".join(str(r[c]) for c in KEY)
     return rows
 
 
