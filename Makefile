@@ -9,7 +9,7 @@ WORKSPACE ?= recoup-workspace
 $(BIN)/recoup: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,spark]'
+	$(BIN)/pip install -q -e '.[dev,spark,spapi]'
 	touch $(BIN)/recoup
 
 install: $(BIN)/recoup

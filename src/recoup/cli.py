@@ -35,6 +35,7 @@ from recoup.simulate import SimConfig, simulate
 from recoup.simulate.compare import differences
 from recoup.status import workspace_status
 from recoup.summary import print_import_summary, print_status, summary_console
+from recoup.sync_cli import sync_command
 from recoup.workspace import Workspace
 
 LARGE_FILE = 1024 * 1024  # files from this size on get a progress bar
@@ -262,5 +263,5 @@ def demo(
         sys.exit(1)
 
 
-for _command in (audit_command, findings_command, export_lake_command, claims_group):
+for _command in (audit_command, findings_command, export_lake_command, claims_group, sync_command):
     main.add_command(_command)

@@ -25,12 +25,20 @@ class AuditSettings(BaseModel):
     cost_basis: dict[str, Any] = Field(default_factory=dict)  # marketplace/group -> date
 
 
+class SyncSettings(BaseModel):
+    """`[sync]` in recoup.toml (credentials never go here: environment or a 0600 file)."""
+
+    poll_seconds: float = 2.0  # the first wait for Amazon to prepare a report; it grows 1.5x
+    poll_limit_minutes: float = 30.0  # then give up for now: the next sync resumes the report
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RECOUP_", toml_file="recoup.toml", extra="ignore")
 
     workspace: Path = Path("recoup-workspace")
     account: str = "default"
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -73,8 +73,12 @@ def import_paths(
     account: str = "default",
     marketplace: str | None = None,
     reporter: Reporter | None = None,
+    declared_encoding: str | None = None,
 ) -> list[FileResult]:
-    """Import every report under `paths`; one result per file, in the order read."""
+    """Import every report under `paths`; one result per file, in the order read.
+
+    `declared_encoding`: the codec the source named (an SP-API document's charset), tried
+    first; a file it cannot decode strictly is detected as usual."""
     reporter = reporter or Silent()
     results = []
     for item in expand(list(paths)):
@@ -82,7 +86,11 @@ def import_paths(
             results.append(FileResult(item.name, "failed", problem=str(item)))
             continue
         try:
-            results.append(_import_one(workspace, item, account, marketplace, reporter))
+            results.append(
+                _import_one(
+                    workspace, item, account, marketplace, reporter, declared=declared_encoding
+                )
+            )
         except FileProblem as problem:
             results.append(FileResult(item.name, "failed", problem=str(problem)))
         finally:
@@ -96,6 +104,8 @@ def _import_one(
     account: str,
     marketplace: str | None,
     reporter: Reporter,
+    *,
+    declared: str | None = None,
 ) -> FileResult:
     size_hint = incoming.origin.stat().st_size if incoming.origin.is_file() else 0
     reporter.file_started(incoming.name, size_hint)
@@ -126,6 +136,7 @@ def _import_one(
             marketplace=marketplace,
             reporter=reporter,
             scratch=scratch,
+            declared=declared,
         )
     except Exception:
         if created and not _referenced(workspace, sha256):
@@ -154,18 +165,19 @@ def _decode_and_load(
     marketplace: str | None,
     reporter: Reporter,
     scratch: list[Path],
+    declared: str | None = None,
 ) -> FileResult:
     name = incoming.name
     parsed_from = scratch[0] if json_to_tsv(raw, name, scratch[0]) else raw
     japanese = marketplace == "JP"
-    layout: Layout = detect(parsed_from, name, japanese=japanese)
+    layout: Layout = detect(parsed_from, name, japanese=japanese, declared=declared)
     reporter.phase(f"{layout.report.title}: decoding")
     while True:
         try:
             copy = transcribe(parsed_from, layout, scratch[1], reporter.advance)
             break
         except UnicodeDecodeError:
-            layout = next_encoding(layout, parsed_from, name, japanese=japanese)
+            layout = next_encoding(layout, parsed_from, name, japanese=japanese, declared=declared)
     con = workspace.con
     title = layout.report.title
     loader = FileLoader(

@@ -38,7 +38,32 @@ class Layout:
     quoted: bool
 
 
-def _candidates(head: bytes, japanese: bool) -> list[str]:
+# The charsets Amazon names on report documents, as Python codecs. ISO-8859-1 is left out on
+# purpose: Amazon has labelled Japanese ledgers with it, and it decodes any byte without error,
+# so it would turn cp932 text into mojibake; such documents are detected like a download.
+DECLARED = {
+    "utf-8": "utf-8", "utf8": "utf-8",
+    "cp1252": "cp1252", "windows-1252": "cp1252",
+    "windows-31j": "cp932", "cp932": "cp932", "ms932": "cp932", "shift_jis": "cp932",
+    "sjis": "cp932", "x-sjis": "cp932",
+}  # fmt: skip
+
+
+def declared_encoding(charset: str | None) -> str | None:
+    """The codec for a document's declared charset, when recoup trusts that name."""
+    return DECLARED.get((charset or "").strip().strip('"').lower())
+
+
+def _candidates(head: bytes, japanese: bool, declared: str | None = None) -> list[str]:
+    """Encodings to try, in order: a BOM decides; else the declared charset, then UTF-8, then
+    cp1252/cp932 (cp932 first for Japan or text that looks like Shift-JIS)."""
+    found = _detected(head, japanese)
+    if declared and len(found) > 1:
+        return [declared, *(e for e in found if e != declared)]
+    return found
+
+
+def _detected(head: bytes, japanese: bool) -> list[str]:
     if head.startswith(codecs.BOM_UTF8):
         return ["utf-8-sig"]
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -131,14 +156,14 @@ def _readings(head: bytes, encodings: list[str]) -> Iterator[tuple[str, str | No
             yield encoding, None
 
 
-def detect(raw: Path, name: str, *, japanese: bool = False) -> Layout:
+def detect(raw: Path, name: str, *, japanese: bool = False, declared: str | None = None) -> Layout:
     """The report layout and encoding of a file, or a FileProblem naming the closest report."""
     head = _head(raw)
     if not head.strip():
         raise FileProblem(name, "the file is empty")
     tried: list[str] = []
     decoded_any: str | None = None
-    for encoding, text in _readings(head, _candidates(head, japanese)):
+    for encoding, text in _readings(head, _candidates(head, japanese, declared)):
         if text is None:
             tried.append(encoding)
             continue
@@ -260,11 +285,13 @@ def number_lines(raw: Path, layout: Layout, out: Path, name: str) -> Normalised:
     return Normalised(out, numbered=True, first_line=layout.header_line + 1, lines=written)
 
 
-def next_encoding(layout: Layout, raw: Path, name: str, *, japanese: bool = False) -> Layout:
+def next_encoding(
+    layout: Layout, raw: Path, name: str, *, japanese: bool = False, declared: str | None = None
+) -> Layout:
     """The same layout read with the next encoding (in `detect`'s order) that also decodes the
     head and recognises the header."""
     head = _head(raw)
-    order = _candidates(head, japanese)
+    order = _candidates(head, japanese, declared)
     later = order[order.index(layout.encoding) + 1 :] if layout.encoding in order else []
     for encoding, text in _readings(head, later):
         found = None if text is None else _find_header(text, encoding)

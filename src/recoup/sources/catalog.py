@@ -1,0 +1,44 @@
+"""The reports `recoup sync` pulls, as declarations.
+
+`dated` reports are requested for a date range, at most `max_days` at a time, and re-pulled
+`overlap_days` back from where the last sync stopped (Amazon changes them after the fact: the
+ledger's reconciled quantities, removal order and order statuses). `snapshot` reports take no
+range: each sync pulls the current state. Settlement reports cannot be requested: they are listed
+and downloaded. Inbound shipments come from the Fulfillment Inbound v0 API, not a report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Pull:
+    name: str  # recoup's name, also the sync state's key
+    title: str
+    report_type: str  # the SP-API report type ("" for the inbound API)
+    how: str  # "dated", "snapshot", "settlement" or "inbound"
+    max_days: int = 31  # the widest range one request asks for (conservative)
+    overlap_days: int = 3
+
+
+PULLS = (
+    Pull("ledger_detail", "Inventory Ledger (detail)", "GET_LEDGER_DETAIL_VIEW_DATA", "dated"),
+    Pull("reimbursements", "Reimbursements", "GET_FBA_REIMBURSEMENTS_DATA", "dated"),
+    Pull("customer_returns", "Customer returns", "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",
+         "dated"),
+    Pull("removal_orders", "Removal order detail",
+         "GET_FBA_FULFILLMENT_REMOVAL_ORDER_DETAIL_DATA", "dated", overlap_days=60),
+    Pull("removal_shipments", "Removal shipment detail",
+         "GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA", "dated", overlap_days=60),
+    Pull("all_orders", "All orders", "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL",
+         "dated", overlap_days=30),
+    Pull("fee_preview", "FBA fee preview", "GET_FBA_ESTIMATED_FBA_FEES_TXT_DATA", "snapshot"),
+    Pull("inventory", "Manage FBA Inventory", "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA",
+         "snapshot"),
+    Pull("settlements", "Settlements (V2 flat file)",
+         "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2", "settlement"),
+    Pull("inbound", "Inbound shipments and items", "", "inbound"),
+)  # fmt: skip
+BY_NAME = {p.name: p for p in PULLS}
+LONGEST_BACKFILL_MONTHS = 18  # the longest claim window: nothing older can still be claimed

@@ -1,0 +1,100 @@
+"""SP-API credentials: from `RECOUP_*` environment variables or a credentials file.
+
+The file (TOML) must be readable by its owner only (mode 0600): recoup refuses it otherwise.
+Secrets are never printed: the `repr` of `Credentials` masks them, and errors name the setting,
+not its value.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENDPOINTS = {  # the SP-API endpoint of each region
+    "NA": "https://sellingpartnerapi-na.amazon.com",
+    "EU": "https://sellingpartnerapi-eu.amazon.com",
+    "FE": "https://sellingpartnerapi-fe.amazon.com",
+}
+LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+ENV = {  # setting -> environment variable
+    "client_id": "RECOUP_LWA_CLIENT_ID",
+    "client_secret": "RECOUP_LWA_CLIENT_SECRET",
+    "refresh_token": "RECOUP_SPAPI_REFRESH_TOKEN",
+    "endpoint": "RECOUP_SPAPI_ENDPOINT",
+    "token_url": "RECOUP_LWA_TOKEN_URL",
+    "marketplaces": "RECOUP_SPAPI_MARKETPLACES",
+    "region": "RECOUP_SPAPI_REGION",
+}
+FILE_ENV = "RECOUP_SPAPI_CREDENTIALS"  # path of the credentials file
+
+
+class CredentialsError(ValueError):
+    """Missing or unsafe credentials (names what, never a secret)."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    client_id: str = field(repr=False)
+    client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    endpoint: str
+    token_url: str
+    marketplaces: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return (f"Credentials(client_id=***, client_secret=***, refresh_token=***, "
+                f"endpoint={self.endpoint!r}, marketplaces={self.marketplaces!r})")  # fmt: skip
+
+
+def _from_file(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise CredentialsError(f"{path}: no such credentials file")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise CredentialsError(
+            f"{path}: readable by others (mode {mode:04o}); run chmod 600 {path}"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise CredentialsError(f"{path}: not a TOML file ({error.__class__.__name__})") from None
+    return {k: ",".join(v) if isinstance(v, list) else str(v) for k, v in data.items()}
+
+
+def load(env: Mapping[str, str] | None = None, file: Path | None = None) -> Credentials:
+    """Environment variables win over the file; the endpoint follows the region unless set."""
+    env = os.environ if env is None else env
+    path = file or (Path(env[FILE_ENV]) if env.get(FILE_ENV) else None)
+    values = _from_file(path) if path else {}
+    values |= {k: env[v] for k, v in ENV.items() if env.get(v)}
+    missing = [ENV[k] for k in ("client_id", "client_secret", "refresh_token") if not values.get(k)]
+    if missing:
+        raise CredentialsError(
+            f"missing {', '.join(missing)} (environment, or a 0600 credentials file named by "
+            f"{FILE_ENV})"
+        )
+    marketplaces = tuple(m.strip().upper() for m in values.get("marketplaces", "US").split(",")
+                         if m.strip())  # fmt: skip
+    region = values.get("region", "").upper() or _region(marketplaces[0] if marketplaces else "US")
+    if region not in ENDPOINTS:
+        raise CredentialsError(f"{ENV['region']}: unknown region {region!r} (NA, EU or FE)")
+    return Credentials(
+        client_id=values["client_id"],
+        client_secret=values["client_secret"],
+        refresh_token=values["refresh_token"],
+        endpoint=values.get("endpoint", ENDPOINTS[region]).rstrip("/"),
+        token_url=values.get("token_url", LWA_TOKEN_URL),
+        marketplaces=marketplaces or ("US",),
+    )
+
+
+def _region(marketplace: str) -> str:
+    if marketplace in ("US", "CA", "MX", "BR"):
+        return "NA"
+    if marketplace in ("JP", "AU", "SG"):
+        return "FE"
+    return "EU"

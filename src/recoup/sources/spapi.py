@@ -1,0 +1,346 @@
+"""The Selling Partner API as a `ReportSource`, through python-amazon-sp-api.
+
+The library does the authentication (LWA), the endpoints and the request format. recoup adds:
+- its own endpoint and LWA token URL (configuration, so a sandbox or a test server works);
+- pacing under each operation's published rate and burst, and on a 429 a wait taken from the
+  response (`Retry-After`, else `x-amzn-RateLimit-Limit`), growing on each retry;
+- the report document downloaded as raw bytes by recoup itself: gzip undone, the charset taken
+  from the response, nothing decoded here (the import decodes strictly, never with replacement
+  characters; the library's own download falls back to iso-8859-1 with `errors="replace"`);
+- a fresh document URL when the one in hand has expired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from recoup.sources.credentials import Credentials
+
+# Published rate (requests per second) and burst of each operation.
+LIMITS = {
+    "createReport": (0.0167, 15),
+    "getReport": (2.0, 15),
+    "getReportDocument": (0.0167, 15),
+    "getReports": (0.0222, 10),
+    "getShipments": (2.0, 30),
+    "getShipmentItems": (2.0, 30),
+}
+TRIES = 8
+LONGEST_WAIT = 120.0
+INBOUND_STATUSES = (
+    "WORKING",
+    "READY_TO_SHIP",
+    "SHIPPED",
+    "IN_TRANSIT",
+    "DELIVERED",
+    "CHECKED_IN",
+    "RECEIVING",
+    "CLOSED",
+    "CANCELLED",
+    "DELETED",
+    "ERROR",
+)
+LIBRARY_NAMES = {"UK": "GB"}  # recoup's marketplace code -> the library's
+
+
+class SourceError(RuntimeError):
+    """A request the source could not complete (says which, and Amazon's message)."""
+
+
+@dataclass(frozen=True)
+class Status:
+    state: str  # IN_QUEUE, IN_PROGRESS, DONE, CANCELLED, FATAL
+    document_id: str | None
+
+
+@dataclass(frozen=True)
+class Document:
+    data: bytes  # as Amazon encoded it, gzip undone
+    charset: str | None  # from the download's Content-Type
+    compressed: bool
+
+
+@dataclass(frozen=True)
+class Listed:
+    report_id: str
+    document_id: str | None
+    created: str
+    state: str
+
+
+class ReportSource(Protocol):
+    def create_report(
+        self, report_type: str, marketplace: str, start: dt.datetime | None, end: dt.datetime | None
+    ) -> str: ...
+    def report_status(self, report_id: str, marketplace: str) -> Status: ...
+    def download(self, document_id: str, marketplace: str) -> Document: ...
+    def settlement_reports(
+        self, report_type: str, marketplace: str, since: dt.datetime
+    ) -> list[Listed]: ...
+    def inbound(
+        self, what: str, marketplace: str, after: dt.datetime, before: dt.datetime
+    ) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class Bucket:
+    """Pacing under a rate and burst (a token bucket, starting full)."""
+
+    rate: float
+    burst: int
+    tokens: float = -1.0
+    at: float = field(default_factory=time.monotonic)
+
+    def take(self, sleep: Callable[[float], None]) -> None:
+        now = time.monotonic()
+        if self.tokens < 0:
+            self.tokens = self.burst
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            sleep((1 - self.tokens) / self.rate)
+            self.tokens, self.at = 1.0, time.monotonic()
+        self.tokens -= 1
+
+
+def _wait_after_429(headers: Any, attempt: int) -> float:
+    headers = headers or {}
+    retry_after = headers.get("Retry-After") or headers.get("retry-after")
+    if retry_after:
+        try:
+            return min(LONGEST_WAIT, float(retry_after))
+        except ValueError:
+            pass
+    rate = headers.get("x-amzn-RateLimit-Limit") or headers.get("x-amzn-ratelimit-limit")
+    try:
+        base = 1.0 / float(rate) if rate else 1.0
+    except (ValueError, ZeroDivisionError):
+        base = 1.0
+    return float(min(LONGEST_WAIT, base * 2**attempt))
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class SpApiSource:
+    """The real API (or anything that speaks it at the configured endpoint)."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[str, float], None] | None = None,
+    ) -> None:
+        try:  # the optional extra `recoup[spapi]`
+            import httpx  # noqa: PLC0415
+            from sp_api.auth import AccessTokenClient  # noqa: PLC0415
+            from sp_api.base import Marketplaces  # noqa: PLC0415
+        except ImportError:
+            raise SourceError(
+                "recoup sync needs python-amazon-sp-api: pip install 'recoup[spapi]'"
+            ) from None
+        self.credentials = credentials
+        self.sleep = sleep
+        self.on_wait = on_wait
+        self.buckets = {op: Bucket(rate, burst) for op, (rate, burst) in LIMITS.items()}
+        self.marketplaces = Marketplaces
+        token = urlsplit(credentials.token_url)
+        # The library builds the token URL from these class attributes.
+        self.token_client = type(
+            "RecoupTokenClient",
+            (AccessTokenClient,),
+            {
+                "scheme": f"{token.scheme}://",
+                "host": token.netloc,
+                "path": token.path or "/",
+            },
+        )
+        self.httpx = httpx
+        self.http = httpx.Client(timeout=120.0, follow_redirects=True)
+        self.clients: dict[tuple[str, str], Any] = {}
+
+    def close(self) -> None:
+        self.http.close()
+        for client in self.clients.values():
+            client.close()
+
+    def _client(self, api: str, marketplace: str) -> Any:
+        key = (api, marketplace)
+        if key not in self.clients:
+            if api == "reports":
+                from sp_api.api import Reports as base  # noqa: PLC0415
+            else:
+                from sp_api.api.fulfillment_inbound.fulfillment_inbound_v0 import (  # noqa: PLC0415
+                    FulfillmentInboundV0 as base,
+                )
+            client = _at_endpoint(base)(
+                marketplace=self.marketplaces[LIBRARY_NAMES.get(marketplace, marketplace)],
+                refresh_token=self.credentials.refresh_token,
+                credentials={
+                    "refresh_token": self.credentials.refresh_token,
+                    "lwa_app_id": self.credentials.client_id,
+                    "lwa_client_secret": self.credentials.client_secret,
+                },
+                auth_token_client_class=self.token_client,
+            )
+            client.endpoint = self.credentials.endpoint
+            self.clients[key] = client
+        return self.clients[key]
+
+    def _marketplace_id(self, marketplace: str) -> str:
+        market = self.marketplaces[LIBRARY_NAMES.get(marketplace, marketplace)]
+        return str(market.marketplace_id)
+
+    def _call(self, operation: str, call: Callable[[], Any]) -> Any:
+        """One API call, paced, retried on 429 as the response says."""
+        from sp_api.auth.exceptions import AuthorizationError  # noqa: PLC0415
+        from sp_api.base.exceptions import (  # noqa: PLC0415
+            SellingApiException,
+            SellingApiRequestThrottledException,
+        )
+
+        for attempt in range(TRIES):
+            self.buckets[operation].take(self.sleep)
+            try:
+                return call().payload
+            except SellingApiRequestThrottledException as error:
+                wait = _wait_after_429(error.headers, attempt)
+                if self.on_wait:
+                    self.on_wait(operation, wait)
+                self.sleep(wait)
+            except AuthorizationError as error:
+                raise SourceError(
+                    f"Login with Amazon refused the credentials ({error.message})"
+                ) from None
+            except SellingApiException as error:
+                message = getattr(error, "message", "") or str(error.error)
+                raise SourceError(f"{operation}: HTTP {error.code}: {message}") from None
+            except self.httpx.HTTPError as error:
+                raise SourceError(f"{operation}: {error.__class__.__name__}: {error}") from None
+        raise SourceError(f"{operation}: still throttled after {TRIES} tries")
+
+    # -- reports -----------------------------------------------------------------------------
+
+    def create_report(
+        self, report_type: str, marketplace: str, start: dt.datetime | None, end: dt.datetime | None
+    ) -> str:
+        body: dict[str, Any] = {
+            "reportType": report_type,
+            "marketplaceIds": [self._marketplace_id(marketplace)],
+        }
+        if start is not None and end is not None:
+            body |= {"dataStartTime": _iso(start), "dataEndTime": _iso(end)}
+        client = self._client("reports", marketplace)
+        payload = self._call("createReport", lambda: client.create_report(**body))
+        return str(payload["reportId"])
+
+    def report_status(self, report_id: str, marketplace: str = "US") -> Status:
+        client = self._client("reports", marketplace)
+        payload = self._call("getReport", lambda: client.get_report(report_id))
+        return Status(str(payload.get("processingStatus")), payload.get("reportDocumentId"))
+
+    def download(self, document_id: str, marketplace: str = "US") -> Document:
+        """The document's bytes; a URL that has expired is asked for again (twice at most)."""
+        client = self._client("reports", marketplace)
+        for _attempt in range(3):
+            info = self._call(
+                "getReportDocument", lambda: client.get_report_document(document_id, download=False)
+            )
+            try:
+                response = self.http.get(str(info["url"]))
+            except self.httpx.HTTPError as error:
+                raise SourceError(f"document {document_id}: {error}") from None
+            if response.status_code in (400, 403) and b"xpired" in response.content:
+                continue  # presigned URLs last minutes: get a fresh one
+            if response.status_code != 200:
+                raise SourceError(f"document {document_id}: HTTP {response.status_code}")
+            compressed = str(info.get("compressionAlgorithm") or "").upper() == "GZIP"
+            data = response.content
+            if compressed:
+                try:
+                    data = gzip.decompress(data)
+                except (OSError, EOFError) as error:
+                    raise SourceError(f"document {document_id}: bad gzip ({error})") from None
+            return Document(data, response.charset_encoding, compressed)
+        raise SourceError(f"document {document_id}: its download URL keeps expiring")
+
+    def settlement_reports(
+        self, report_type: str, marketplace: str, since: dt.datetime
+    ) -> list[Listed]:
+        client = self._client("reports", marketplace)
+        found: list[Listed] = []
+        query: dict[str, Any] = {
+            "reportTypes": report_type,
+            "processingStatuses": "DONE",
+            "createdSince": _iso(since),
+            "pageSize": 100,
+            "marketplaceIds": self._marketplace_id(marketplace),
+        }
+        while True:
+            payload = self._call("getReports", partial(client.get_reports, **query))
+            for r in payload.get("reports", []):
+                found.append(
+                    Listed(
+                        str(r["reportId"]),
+                        r.get("reportDocumentId"),
+                        str(r.get("createdTime", "")),
+                        str(r.get("processingStatus")),
+                    )
+                )
+            token = payload.get("nextToken")
+            if not token:
+                return found
+            query = {"nextToken": token}
+
+    # -- inbound -----------------------------------------------------------------------------
+
+    def inbound(
+        self, what: str, marketplace: str, after: dt.datetime, before: dt.datetime
+    ) -> list[dict[str, Any]]:
+        """Every shipment (`what="shipments"`) or shipment item (`"items"`) updated in the
+        range, through all pages."""
+        client = self._client("inbound", marketplace)
+        mid = self._marketplace_id(marketplace)
+        dates = {"LastUpdatedAfter": _iso(after), "LastUpdatedBefore": _iso(before)}
+        if what == "shipments":
+            operation, key, call = "getShipments", "ShipmentData", client.get_shipments
+            query: dict[str, Any] = {
+                "QueryType": "DATE_RANGE",
+                "MarketplaceId": mid,
+                "ShipmentStatusList": ",".join(INBOUND_STATUSES),
+                **dates,
+            }
+        else:
+            operation, key, call = "getShipmentItems", "ItemData", client.shipment_items
+            query = {"QueryType": "DATE_RANGE", "MarketplaceId": mid, **dates}
+        records: list[dict[str, Any]] = []
+        while True:
+            payload = self._call(operation, partial(call, **query))
+            records += payload.get(key) or []
+            token = payload.get("NextToken")
+            if not token:
+                return records
+            query = {"QueryType": "NEXT_TOKEN", "NextToken": token, "MarketplaceId": mid}
+
+
+def _at_endpoint(base: type) -> type:
+    """The library's client with the Host header of the configured endpoint (it assumes
+    `https://` and slices the scheme off by length)."""
+
+    class AtEndpoint(base):  # type: ignore[misc]
+        @property
+        def headers(self) -> dict[str, str]:
+            headers: dict[str, str] = super().headers
+            headers["host"] = urlsplit(self.endpoint).netloc
+            return headers
+
+    return AtEndpoint

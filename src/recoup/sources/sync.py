@@ -1,0 +1,337 @@
+"""`recoup sync`: pull what changed since the last sync, through the ordinary import.
+
+For each marketplace and each report of the catalog:
+- dated reports are requested in windows from where the last sync stopped (less the report's
+  overlap: Amazon changes recent rows after the fact) up to today; the first sync reaches back
+  18 months (the longest claim window), `--since` backfills from an earlier day;
+- a report Amazon is still preparing when the sync is killed is picked up again by the next
+  sync (its id is stored the moment it is requested), and the import skips documents it already
+  holds, so nothing is requested twice or counted twice;
+- CANCELLED means Amazon had no data for the window; FATAL is reported with Amazon's error
+  document, and that report's later windows wait for the next sync (a gap would be skipped);
+- settlement reports are listed and downloaded; inbound shipments and items come from the
+  Fulfillment Inbound API, every page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from recoup.ingest import import_paths
+from recoup.ingest.decode import declared_encoding
+from recoup.policy import add_months
+from recoup.settings import SyncSettings
+from recoup.sources.catalog import LONGEST_BACKFILL_MONTHS, PULLS, Pull
+from recoup.sources.spapi import Document, ReportSource, SourceError
+from recoup.workspace import Workspace
+
+DOWNLOADS = "sync-downloads"  # scratch folder in the workspace; the raw store keeps the bytes
+
+
+@dataclass
+class Outcome:
+    pull: str
+    marketplace: str
+    window: str
+    state: str  # imported, duplicate, no data, failed, up to date
+    rows: int = 0
+    note: str = ""
+
+
+@dataclass
+class Sync:
+    workspace: Workspace
+    source: ReportSource
+    account: str
+    today: dt.date
+    settings: SyncSettings
+    say: Callable[[str], None] = lambda _text: None
+    sleep: Callable[[float], None] = lambda _s: None
+
+    @property
+    def con(self) -> Any:
+        return self.workspace.con
+
+    # -- state -------------------------------------------------------------------------------
+
+    def pulled_through(self, marketplace: str, pull: str) -> dt.date | None:
+        row = self.con.execute(
+            "SELECT pulled_through FROM sync_state WHERE account = ? AND marketplace = ? "
+            "AND pull = ?",
+            [self.account, marketplace, pull],
+        ).fetchone()
+        return row[0] if row else None
+
+    def advance(self, marketplace: str, pull: str, through: dt.date) -> None:
+        self.con.execute(
+            "INSERT INTO sync_state VALUES (?, ?, ?, ?, now()) ON CONFLICT DO UPDATE SET "
+            "pulled_through = greatest(pulled_through, excluded.pulled_through), "
+            "updated_at = excluded.updated_at",
+            [self.account, marketplace, pull, through],
+        )
+
+    def pending(self, marketplace: str, pull: Pull, start: Any, end: Any) -> str | None:
+        row = self.con.execute(
+            "SELECT report_id FROM sync_jobs WHERE account = ? AND marketplace = ? AND pull = ? "
+            "AND status = 'requested' AND window_start IS NOT DISTINCT FROM ? "
+            "AND window_end IS NOT DISTINCT FROM ? ORDER BY requested_at DESC LIMIT 1",
+            [self.account, marketplace, pull.name, start, end],
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def job(self, marketplace: str, pull: Pull, report_id: str, start: Any, end: Any) -> None:
+        self.con.execute(
+            "INSERT INTO sync_jobs VALUES (?, ?, ?, ?, ?, ?, ?, 'requested', NULL, NULL, now(), "
+            "NULL) ON CONFLICT DO NOTHING",
+            [self.account, marketplace, pull.name, pull.report_type, report_id, start, end],
+        )
+
+    def finish(
+        self, pull: Pull, report_id: str, status: str, file_name: str | None = None, note: str = ""
+    ) -> None:
+        self.con.execute(
+            "UPDATE sync_jobs SET status = ?, file_name = ?, note = ?, finished_at = now() "
+            "WHERE account = ? AND pull = ? AND report_id = ?",
+            [status, file_name, note or None, self.account, pull.name, report_id],
+        )
+
+    def done(self, pull: Pull, report_id: str) -> bool:
+        row = self.con.execute(
+            "SELECT count(*) FROM sync_jobs WHERE account = ? AND pull = ? AND report_id = ? "
+            "AND status IN ('imported', 'no_data')",
+            [self.account, pull.name, report_id],
+        ).fetchone()
+        return bool(row and row[0])
+
+    # -- planning ----------------------------------------------------------------------------
+
+    def first_day(self, marketplace: str, pull: Pull, since: dt.date | None) -> dt.date:
+        earliest = add_months(self.today, -LONGEST_BACKFILL_MONTHS)
+        if since is not None:
+            return max(since, earliest)
+        through = self.pulled_through(marketplace, pull.name)
+        if through is None:
+            return earliest
+        return max(through - dt.timedelta(days=pull.overlap_days - 1), earliest)
+
+    def windows(
+        self, marketplace: str, pull: Pull, since: dt.date | None
+    ) -> list[tuple[dt.date, dt.date]]:
+        start, out = self.first_day(marketplace, pull, since), []
+        while start <= self.today:
+            end = min(start + dt.timedelta(days=pull.max_days - 1), self.today)
+            out.append((start, end))
+            start = end + dt.timedelta(days=1)
+        return out
+
+    # -- one report --------------------------------------------------------------------------
+
+    def wait_for(self, marketplace: str, report_id: str, label: str) -> tuple[str, str | None]:
+        """Poll until Amazon is done, with a growing interval; ('TIMEOUT', None) past the
+        limit (the report stays requested: the next sync resumes it)."""
+        interval, waited = self.settings.poll_seconds, 0.0
+        while True:
+            status = self.source.report_status(report_id, marketplace)
+            if status.state in ("DONE", "CANCELLED", "FATAL"):
+                return status.state, status.document_id
+            if waited >= self.settings.poll_limit_minutes * 60:
+                return "TIMEOUT", None
+            self.say(f"{label}: Amazon is preparing report {report_id} ({status.state})")
+            self.sleep(interval)
+            waited += interval
+            interval = min(interval * 1.5, 60.0)
+
+    def fetch_report(
+        self, marketplace: str, pull: Pull, start: dt.date | None, end: dt.date | None
+    ) -> Outcome:
+        window = f"{start}..{end}" if start else str(self.today)
+        label = f"{pull.title} {marketplace} {window}"
+        report_id = self.pending(marketplace, pull, start, end)
+        if report_id:
+            self.say(f"{label}: resuming report {report_id}")
+        else:
+            begin = dt.datetime.combine(start, dt.time(0, 0), dt.UTC) if start else None
+            finish = dt.datetime.combine(end, dt.time(23, 59, 59), dt.UTC) if end else None
+            report_id = self.source.create_report(pull.report_type, marketplace, begin, finish)
+            self.job(marketplace, pull, report_id, start, end)
+            self.say(f"{label}: requested report {report_id}")
+        state, document_id = self.wait_for(marketplace, report_id, label)
+        if state == "TIMEOUT":
+            return Outcome(
+                pull.name,
+                marketplace,
+                window,
+                "failed",
+                note=f"Amazon is still preparing report {report_id}; the next sync picks it up",
+            )
+        if state == "CANCELLED":
+            self.finish(pull, report_id, "no_data", note="Amazon cancelled it: no data")
+            return Outcome(
+                pull.name,
+                marketplace,
+                window,
+                "no data",
+                note="Amazon had no data for this window (CANCELLED)",
+            )
+        if state == "FATAL":
+            why = self.error_document(marketplace, document_id)
+            self.finish(pull, report_id, "failed", note=why)
+            return Outcome(
+                pull.name,
+                marketplace,
+                window,
+                "failed",
+                note=f"Amazon could not make report {report_id} (FATAL): {why}",
+            )
+        if not document_id:
+            self.finish(pull, report_id, "failed", note="DONE without a document")
+            return Outcome(pull.name, marketplace, window, "failed", note="no document")
+        name = f"{pull.report_type}_{marketplace}_{window.replace('..', '_')}_{report_id}.txt"
+        return self.fetch_document(marketplace, pull, report_id, document_id, name, window)
+
+    def error_document(self, marketplace: str, document_id: str | None) -> str:
+        if not document_id:
+            return "no error document"
+        try:
+            document = self.source.download(document_id, marketplace)
+        except SourceError as error:
+            return f"its error document could not be read ({error})"
+        text = document.data.decode(declared_encoding(document.charset) or "utf-8", "replace")
+        return " ".join(text.split())[:300]  # shown to the user only, never imported
+
+    def fetch_document(  # noqa: PLR0917 - the report and where its document goes
+        self, marketplace: str, pull: Pull, report_id: str, document_id: str, name: str, window: str
+    ) -> Outcome:
+        document = self.source.download(document_id, marketplace)
+        outcome = self.import_bytes(marketplace, pull, document, name, window)
+        status = "imported" if outcome.state in ("imported", "duplicate") else "failed"
+        self.finish(pull, report_id, status, name, outcome.note)
+        return outcome
+
+    def import_bytes(
+        self, marketplace: str, pull: Pull, document: Document, name: str, window: str
+    ) -> Outcome:
+        folder = self.workspace.root / DOWNLOADS
+        folder.mkdir(exist_ok=True)
+        path = folder / name
+        path.write_bytes(document.data)
+        try:
+            (result,) = import_paths(
+                self.workspace,
+                [path],
+                account=self.account,
+                marketplace=marketplace,
+                declared_encoding=declared_encoding(document.charset),
+            )
+        finally:
+            path.unlink(missing_ok=True)
+        if result.status == "failed":
+            return Outcome(pull.name, marketplace, window, "failed", note=result.problem or "")
+        note = f"{result.rejects} row(s) rejected" if result.rejects else ""
+        if result.status == "duplicate":
+            note = "already imported"
+        return Outcome(pull.name, marketplace, window, result.status, result.rows, note)
+
+    # -- each kind of pull -------------------------------------------------------------------
+
+    def dated(self, marketplace: str, pull: Pull, since: dt.date | None) -> list[Outcome]:
+        out = []
+        for start, end in self.windows(marketplace, pull, since):
+            outcome = self.fetch_report(marketplace, pull, start, end)
+            out.append(outcome)
+            if outcome.state == "failed":
+                break  # later windows wait: pulled_through must not jump a gap
+            self.advance(marketplace, pull.name, end)
+        return out
+
+    def snapshot(self, marketplace: str, pull: Pull) -> list[Outcome]:
+        outcome = self.fetch_report(marketplace, pull, None, None)
+        if outcome.state != "failed":
+            self.advance(marketplace, pull.name, self.today)
+        return [outcome]
+
+    def settlements(self, marketplace: str, pull: Pull, since: dt.date | None) -> list[Outcome]:
+        first = self.first_day(marketplace, pull, since)
+        listed = self.source.settlement_reports(
+            pull.report_type, marketplace, dt.datetime.combine(first, dt.time(0), dt.UTC)
+        )
+        out = []
+        for report in sorted(listed, key=lambda r: (r.created, r.report_id)):
+            if (
+                report.state != "DONE"
+                or not report.document_id
+                or self.done(pull, report.report_id)
+            ):
+                continue
+            self.job(marketplace, pull, report.report_id, None, None)
+            name = f"settlement_{marketplace}_{report.report_id}.txt"
+            self.say(f"{pull.title} {marketplace}: downloading report {report.report_id}")
+            out.append(
+                self.fetch_document(
+                    marketplace,
+                    pull,
+                    report.report_id,
+                    report.document_id,
+                    name,
+                    report.created[:10],
+                )
+            )
+        if not any(o.state == "failed" for o in out):
+            self.advance(marketplace, pull.name, self.today)
+        return out or [Outcome(pull.name, marketplace, f"since {first}", "up to date")]
+
+    def inbound(self, marketplace: str, pull: Pull, since: dt.date | None) -> list[Outcome]:
+        first = self.first_day(marketplace, pull, since)
+        after = dt.datetime.combine(first, dt.time(0), dt.UTC)
+        before = dt.datetime.combine(self.today, dt.time(23, 59, 59), dt.UTC)
+        window, out = f"{first}..{self.today}", []
+        for what, key in (("shipments", "ShipmentData"), ("items", "ItemData")):
+            self.say(f"{pull.title} {marketplace}: reading {what} updated since {first}")
+            records = self.source.inbound(what, marketplace, after, before)
+            if not records:
+                out.append(Outcome(pull.name, marketplace, window, "no data", note=what))
+                continue
+            data = json.dumps({"payload": {key: records}}, ensure_ascii=False, indent=1)
+            name = f"inbound-{what}_{marketplace}_{first}_{self.today}.json"
+            outcome = self.import_bytes(
+                marketplace, pull, Document(data.encode(), "utf-8", False), name, window
+            )
+            outcome.note = (f"{len(records)} {what}; " + outcome.note).rstrip("; ")
+            out.append(outcome)
+        if not any(o.state == "failed" for o in out):
+            self.advance(marketplace, pull.name, self.today)
+        return out
+
+
+def run(
+    sync: Sync,
+    marketplaces: tuple[str, ...],
+    since: dt.date | None = None,
+    only: tuple[str, ...] = (),
+) -> list[Outcome]:
+    """Pull every report (or `only` these) for every marketplace; one outcome per window."""
+    outcomes: list[Outcome] = []
+    try:
+        for marketplace in marketplaces:
+            for pull in PULLS:
+                if only and pull.name not in only:
+                    continue
+                try:
+                    if pull.how == "dated":
+                        outcomes += sync.dated(marketplace, pull, since)
+                    elif pull.how == "snapshot":
+                        outcomes += sync.snapshot(marketplace, pull)
+                    elif pull.how == "settlement":
+                        outcomes += sync.settlements(marketplace, pull, since)
+                    else:
+                        outcomes += sync.inbound(marketplace, pull, since)
+                except SourceError as error:
+                    outcomes.append(Outcome(pull.name, marketplace, "", "failed", note=str(error)))
+    finally:
+        shutil.rmtree(sync.workspace.root / DOWNLOADS, ignore_errors=True)
+    return outcomes
