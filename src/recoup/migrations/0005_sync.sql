@@ -5,6 +5,7 @@ CREATE TABLE sync_state (
     account         VARCHAR NOT NULL,
     marketplace     VARCHAR NOT NULL,
     pull            VARCHAR NOT NULL,      -- recoup.sources.catalog name, e.g. ledger_detail
+    pulled_from     DATE NOT NULL,         -- the first day ever pulled (overlaps stop there)
     pulled_through  DATE NOT NULL,         -- the last day of the newest window imported
     updated_at      TIMESTAMP NOT NULL,
     PRIMARY KEY (account, marketplace, pull)

@@ -201,7 +201,7 @@ class SpApiSource:
         return str(market.marketplace_id)
 
     def _call(self, operation: str, call: Callable[[], Any]) -> Any:
-        """One API call, paced, retried on 429 as the response says."""
+        """One API call, paced, retried on 429 as the response says; its ApiResponse."""
         from sp_api.auth.exceptions import AuthorizationError  # noqa: PLC0415
         from sp_api.base.exceptions import (  # noqa: PLC0415
             SellingApiException,
@@ -211,7 +211,7 @@ class SpApiSource:
         for attempt in range(TRIES):
             self.buckets[operation].take(self.sleep)
             try:
-                return call().payload
+                return call()
             except SellingApiRequestThrottledException as error:
                 wait = _wait_after_429(error.headers, attempt)
                 if self.on_wait:
@@ -240,12 +240,12 @@ class SpApiSource:
         if start is not None and end is not None:
             body |= {"dataStartTime": _iso(start), "dataEndTime": _iso(end)}
         client = self._client("reports", marketplace)
-        payload = self._call("createReport", lambda: client.create_report(**body))
+        payload = self._call("createReport", lambda: client.create_report(**body)).payload
         return str(payload["reportId"])
 
     def report_status(self, report_id: str, marketplace: str = "US") -> Status:
         client = self._client("reports", marketplace)
-        payload = self._call("getReport", lambda: client.get_report(report_id))
+        payload = self._call("getReport", lambda: client.get_report(report_id)).payload
         return Status(str(payload.get("processingStatus")), payload.get("reportDocumentId"))
 
     def download(self, document_id: str, marketplace: str = "US") -> Document:
@@ -254,7 +254,7 @@ class SpApiSource:
         for _attempt in range(3):
             info = self._call(
                 "getReportDocument", lambda: client.get_report_document(document_id, download=False)
-            )
+            ).payload
             try:
                 response = self.http.get(str(info["url"]))
             except self.httpx.HTTPError as error:
@@ -286,8 +286,8 @@ class SpApiSource:
             "marketplaceIds": self._marketplace_id(marketplace),
         }
         while True:
-            payload = self._call("getReports", partial(client.get_reports, **query))
-            for r in payload.get("reports", []):
+            response = self._call("getReports", partial(client.get_reports, **query))
+            for r in response.payload.get("reports", []):
                 found.append(
                     Listed(
                         str(r["reportId"]),
@@ -296,7 +296,7 @@ class SpApiSource:
                         str(r.get("processingStatus")),
                     )
                 )
-            token = payload.get("nextToken")
+            token = response.next_token  # the library lifts nextToken out of the payload
             if not token:
                 return found
             query = {"nextToken": token}
@@ -324,9 +324,9 @@ class SpApiSource:
             query = {"QueryType": "DATE_RANGE", "MarketplaceId": mid, **dates}
         records: list[dict[str, Any]] = []
         while True:
-            payload = self._call(operation, partial(call, **query))
-            records += payload.get(key) or []
-            token = payload.get("NextToken")
+            response = self._call(operation, partial(call, **query))
+            records += response.payload.get(key) or []
+            token = response.next_token
             if not token:
                 return records
             query = {"QueryType": "NEXT_TOKEN", "NextToken": token, "MarketplaceId": mid}

@@ -59,20 +59,22 @@ class Sync:
 
     # -- state -------------------------------------------------------------------------------
 
-    def pulled_through(self, marketplace: str, pull: str) -> dt.date | None:
+    def pulled(self, marketplace: str, pull: str) -> tuple[dt.date, dt.date] | None:
+        """(first day ever pulled, last day pulled), or None before the first sync."""
         row = self.con.execute(
-            "SELECT pulled_through FROM sync_state WHERE account = ? AND marketplace = ? "
-            "AND pull = ?",
+            "SELECT pulled_from, pulled_through FROM sync_state WHERE account = ? "
+            "AND marketplace = ? AND pull = ?",
             [self.account, marketplace, pull],
         ).fetchone()
-        return row[0] if row else None
+        return (row[0], row[1]) if row else None
 
-    def advance(self, marketplace: str, pull: str, through: dt.date) -> None:
+    def advance(self, marketplace: str, pull: str, start: dt.date, through: dt.date) -> None:
         self.con.execute(
-            "INSERT INTO sync_state VALUES (?, ?, ?, ?, now()) ON CONFLICT DO UPDATE SET "
+            "INSERT INTO sync_state VALUES (?, ?, ?, ?, ?, now()) ON CONFLICT DO UPDATE SET "
+            "pulled_from = least(pulled_from, excluded.pulled_from), "
             "pulled_through = greatest(pulled_through, excluded.pulled_through), "
             "updated_at = excluded.updated_at",
-            [self.account, marketplace, pull, through],
+            [self.account, marketplace, pull, start, through],
         )
 
     def pending(self, marketplace: str, pull: Pull, start: Any, end: Any) -> str | None:
@@ -111,13 +113,16 @@ class Sync:
     # -- planning ----------------------------------------------------------------------------
 
     def first_day(self, marketplace: str, pull: Pull, since: dt.date | None) -> dt.date:
+        """`--since`, else the overlap before where the last sync stopped (never before the
+        first day ever pulled), else 18 months back."""
         earliest = add_months(self.today, -LONGEST_BACKFILL_MONTHS)
         if since is not None:
             return max(since, earliest)
-        through = self.pulled_through(marketplace, pull.name)
-        if through is None:
+        pulled = self.pulled(marketplace, pull.name)
+        if pulled is None:
             return earliest
-        return max(through - dt.timedelta(days=pull.overlap_days - 1), earliest)
+        start, through = pulled
+        return max(through - dt.timedelta(days=pull.overlap_days - 1), start, earliest)
 
     def windows(
         self, marketplace: str, pull: Pull, since: dt.date | None
@@ -246,13 +251,13 @@ class Sync:
             out.append(outcome)
             if outcome.state == "failed":
                 break  # later windows wait: pulled_through must not jump a gap
-            self.advance(marketplace, pull.name, end)
+            self.advance(marketplace, pull.name, start, end)
         return out
 
     def snapshot(self, marketplace: str, pull: Pull) -> list[Outcome]:
         outcome = self.fetch_report(marketplace, pull, None, None)
         if outcome.state != "failed":
-            self.advance(marketplace, pull.name, self.today)
+            self.advance(marketplace, pull.name, self.today, self.today)
         return [outcome]
 
     def settlements(self, marketplace: str, pull: Pull, since: dt.date | None) -> list[Outcome]:
@@ -282,7 +287,7 @@ class Sync:
                 )
             )
         if not any(o.state == "failed" for o in out):
-            self.advance(marketplace, pull.name, self.today)
+            self.advance(marketplace, pull.name, first, self.today)
         return out or [Outcome(pull.name, marketplace, f"since {first}", "up to date")]
 
     def inbound(self, marketplace: str, pull: Pull, since: dt.date | None) -> list[Outcome]:
@@ -304,7 +309,7 @@ class Sync:
             outcome.note = (f"{len(records)} {what}; " + outcome.note).rstrip("; ")
             out.append(outcome)
         if not any(o.state == "failed" for o in out):
-            self.advance(marketplace, pull.name, self.today)
+            self.advance(marketplace, pull.name, first, self.today)
         return out
 
 

@@ -1,0 +1,259 @@
+"""A fake Selling Partner API on loopback, for `recoup sync` tests: real HTTP, real client.
+
+It serves the Login with Amazon token exchange, createReport / getReport / getReportDocument,
+the report documents themselves (gzip, in the charset the test gives), settlement report
+listing and the Fulfillment Inbound v0 shipments and items, all paginated where Amazon
+paginates. Behaviours a test can ask for: a 429 on the first createReport, reports that end
+CANCELLED or FATAL, a report held IN_PROGRESS until released, and a document URL that has
+expired the first time it is used. Every request is recorded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+TOKEN = "Atza|fake-access-token"
+CLIENT_ID = "amzn1.application-oa2-client.fake"
+CLIENT_SECRET = "fake-client-secret-do-not-print"
+REFRESH_TOKEN = "Atzr|fake-refresh-token-do-not-print"
+
+
+@dataclass
+class Served:
+    """What one report type returns: a document, or an end state without one."""
+
+    data: bytes = b""
+    charset: str = "UTF-8"
+    end: str = "DONE"  # DONE, CANCELLED or FATAL
+    hold: bool = False  # stays IN_PROGRESS until `release()`
+    expire_first: bool = False  # the first download URL has expired
+
+
+@dataclass
+class Fake:
+    reports: dict[tuple[str, str], Served] = field(default_factory=dict)  # (type, market)
+    settlements: list[list[dict[str, Any]]] = field(default_factory=list)  # pages of listings
+    shipments: list[list[dict[str, Any]]] = field(default_factory=list)  # pages
+    items: list[list[dict[str, Any]]] = field(default_factory=list)  # pages
+    throttle_first_create: bool = False
+    calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    created: dict[str, dict[str, Any]] = field(default_factory=dict)  # report id -> request
+    documents: dict[str, Served] = field(default_factory=dict)
+    downloads: Counter[str] = field(default_factory=Counter)
+    released: threading.Event = field(default_factory=threading.Event)
+    polled: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    port: int = 0
+
+    def release(self) -> None:
+        self.released.set()
+
+    def count(self, operation: str) -> int:
+        return sum(1 for op, _path, _body in self.calls if op == operation)
+
+    def created_for(self, report_type: str) -> list[dict[str, Any]]:
+        return [
+            body
+            for op, _p, body in self.calls
+            if op == "createReport" and body.get("reportType") == report_type
+        ]
+
+
+class Handler(BaseHTTPRequestHandler):
+    fake: Fake
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        ctype = "application/json" if not isinstance(body, bytes) else "application/octet-stream"
+        for key, value in {"Content-Type": ctype, **(headers or {})}.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, code: str, message: str, **headers: str) -> None:
+        self._send(status, {"errors": [{"code": code, "message": message}]}, headers)
+
+    def _record(self, operation: str, body: dict[str, Any]) -> None:
+        with self.fake.lock:
+            self.fake.calls.append((operation, self.path, body))
+
+    def _authorised(self) -> bool:
+        if self.headers.get("x-amz-access-token") != TOKEN:
+            self._error(403, "Unauthorized", "Access to requested resource is denied.")
+            return False
+        return True
+
+    # -- routes -------------------------------------------------------------------------------
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        path = urlsplit(self.path).path
+        if path == "/auth/o2/token":
+            form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+            self._record("token", {"grant_type": form.get("grant_type")})
+            if (form.get("client_id"), form.get("client_secret"), form.get("refresh_token")) != (
+                CLIENT_ID,
+                CLIENT_SECRET,
+                REFRESH_TOKEN,
+            ):
+                self._send(401, {"error": "invalid_client", "error_description": "bad client"})
+                return
+            self._send(
+                200,
+                {
+                    "access_token": TOKEN,
+                    "token_type": "bearer",
+                    "expires_in": 3600,
+                    "refresh_token": REFRESH_TOKEN,
+                },
+            )
+            return
+        if path == "/reports/2021-06-30/reports" and self._authorised():
+            body = json.loads(raw or b"{}")
+            self._record("createReport", body)
+            fake = self.fake
+            with fake.lock:
+                if fake.throttle_first_create:
+                    fake.throttle_first_create = False
+                    self._error(
+                        429,
+                        "QuotaExceeded",
+                        "You exceeded your quota for the requested resource.",
+                        **{"x-amzn-RateLimit-Limit": "20.0"},
+                    )
+                    return
+                report_id = f"R{len(fake.created) + 1:04d}"
+                fake.created[report_id] = body
+            self._send(202, {"reportId": report_id})
+            return
+        self._error(404, "NotFound", f"no route {path}")
+
+    def do_GET(self) -> None:
+        split = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(split.query).items()}
+        path = split.path
+        if path.startswith("/download/"):
+            self._download(path.rsplit("/", 1)[1], query)
+            return
+        if not self._authorised():
+            return
+        if match := re.fullmatch(r"/reports/2021-06-30/reports/(\w+)", path):
+            self._get_report(match[1])
+        elif match := re.fullmatch(r"/reports/2021-06-30/documents/(\w+)", path):
+            self._record("getReportDocument", {"id": match[1]})
+            self._send(
+                200,
+                {
+                    "reportDocumentId": match[1],
+                    "compressionAlgorithm": "GZIP",
+                    "url": f"http://127.0.0.1:{self.fake.port}/download/{match[1]}"
+                    f"?n={self.fake.count('getReportDocument')}",
+                },
+            )
+        elif path == "/reports/2021-06-30/reports":
+            self._record("getReports", query)
+            page = int(query.get("nextToken", "0"))
+            pages = self.fake.settlements or [[]]
+            more = {"nextToken": str(page + 1)} if page + 1 < len(pages) else {}
+            self._send(200, {"reports": pages[page], **more})
+        elif path in ("/fba/inbound/v0/shipments", "/fba/inbound/v0/shipmentItems"):
+            shipments = path.endswith("shipments")
+            self._record("getShipments" if shipments else "getShipmentItems", query)
+            pages = (self.fake.shipments if shipments else self.fake.items) or [[]]
+            page = int(query["NextToken"]) if query.get("QueryType") == "NEXT_TOKEN" else 0
+            key = "ShipmentData" if shipments else "ItemData"
+            more = {"NextToken": str(page + 1)} if page + 1 < len(pages) else {}
+            self._send(200, {"payload": {key: pages[page], **more}})
+        else:
+            self._error(404, "NotFound", f"no route {path}")
+
+    def _get_report(self, report_id: str) -> None:
+        fake = self.fake
+        self._record("getReport", {"id": report_id})
+        body = fake.created.get(report_id)
+        if body is None:
+            self._error(404, "NotFound", f"no report {report_id}")
+            return
+        served = fake.reports.get((body["reportType"], _market(body)), Served(end="CANCELLED"))
+        polls = sum(1 for op, _p, b in fake.calls if op == "getReport" and b["id"] == report_id)
+        fake.polled.set()
+        state = (
+            "IN_PROGRESS"
+            if polls == 1 or (served.hold and not fake.released.is_set())
+            else served.end
+        )
+        out: dict[str, Any] = {
+            "reportId": report_id,
+            "reportType": body["reportType"],
+            "processingStatus": state,
+        }
+        if state in ("DONE", "FATAL"):
+            document_id = f"D{report_id}"
+            fake.documents[document_id] = (
+                served if state == "DONE" else Served(b"Report creation failed: invalid range")
+            )
+            out["reportDocumentId"] = document_id
+        self._send(200, out)
+
+    def _download(self, document_id: str, query: dict[str, str]) -> None:
+        served = self.fake.documents.get(document_id)
+        if served is None:
+            self._send(404, b"<Error><Code>NoSuchKey</Code></Error>")
+            return
+        with self.fake.lock:
+            self.fake.downloads[document_id] += 1
+            first = self.fake.downloads[document_id] == 1
+        if served.expire_first and first:
+            self._send(
+                403,
+                b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+            )
+            return
+        self._send(
+            200,
+            gzip.compress(served.data),
+            {"Content-Type": f"text/plain;charset={served.charset}"},
+        )
+
+
+MARKET_IDS = {"ATVPDKIKX0DER": "US", "A1VC38T7YXB528": "JP", "A1PA6795UKMFR9": "DE"}
+
+
+def _market(body: dict[str, Any]) -> str:
+    ids = body.get("marketplaceIds") or []
+    return MARKET_IDS.get(ids[0] if ids else "", "US")
+
+
+class FakeServer:
+    """`with FakeServer(fake) as url:` serves `fake` on a free loopback port."""
+
+    def __init__(self, fake: Fake) -> None:
+        handler = type("BoundHandler", (Handler,), {"fake": fake})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        fake.port = self.server.server_address[1]
+        self.fake = fake
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        return f"http://127.0.0.1:{self.fake.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,340 @@
+"""`recoup sync` against a fake Selling Partner API on loopback: the real client library talks
+real HTTP to it (its endpoint and LWA token URL come from configuration).
+
+Checked: the imported canonical rows and the raw bytes kept; Cp1252, UTF-8 and cp932 documents
+decoded by their declared charset; a 429 waited out; CANCELLED and FATAL reports; an expired
+document URL; paginated settlements and inbound items; a second sync pulling only the new
+window; a sync killed while Amazon prepares a report resuming it without duplicates; the
+credentials file's mode and secrets never printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from recoup.cli import main
+from recoup.policy import add_months
+from recoup.sources import credentials as creds
+from recoup.workspace import Workspace
+from tests.fake_spapi import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Fake, FakeServer, Served
+
+pytest.importorskip("sp_api", reason="recoup[spapi] is not installed")
+
+REPORTS = Path(__file__).parent / "data" / "reports"
+TODAY = dt.datetime.now(dt.UTC).date()
+SINCE = TODAY - dt.timedelta(days=10)
+
+
+def _bytes(name: str) -> bytes:
+    return (REPORTS / name).read_bytes()
+
+
+def settlement(new_id: str) -> bytes:
+    return _bytes("settlements/v2_us.tsv").replace(b"11122233344", new_id.encode())
+
+
+def full_fake() -> Fake:
+    return Fake(
+        reports={
+            ("GET_LEDGER_DETAIL_VIEW_DATA", "US"): Served(
+                _bytes("ledger_detail/us_spaced_2026.tsv")
+            ),
+            ("GET_FBA_REIMBURSEMENTS_DATA", "US"): Served(
+                _bytes("reimbursements/us_cp1252.tsv"), charset="Cp1252"
+            ),
+            ("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "US"): Served(
+                _bytes("customer_returns/us.tsv"), charset="UTF-8"
+            ),
+            ("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "JP"): Served(
+                _bytes("customer_returns/jp_cp932.tsv"), charset="windows-31j"
+            ),
+            ("GET_FBA_FULFILLMENT_REMOVAL_ORDER_DETAIL_DATA", "US"): Served(
+                _bytes("removal_orders/us.tsv")
+            ),
+            ("GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA", "US"): Served(end="FATAL"),
+            ("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "US"): Served(
+                _bytes("all_orders/us_first.tsv")
+            ),
+            ("GET_FBA_ESTIMATED_FBA_FEES_TXT_DATA", "US"): Served(
+                _bytes("fee_preview/na_cp1252.tsv"), charset="Cp1252"
+            ),
+            ("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "US"): Served(
+                _bytes("inventory/myi_cp1252.tsv"), charset="Cp1252", expire_first=True
+            ),
+        },
+        settlements=[
+            [
+                {
+                    "reportId": "S1",
+                    "reportDocumentId": "DS1",
+                    "processingStatus": "DONE",
+                    "createdTime": f"{SINCE}T08:00:00Z",
+                }
+            ],
+            [
+                {
+                    "reportId": "S2",
+                    "reportDocumentId": "DS2",
+                    "processingStatus": "DONE",
+                    "createdTime": f"{TODAY}T08:00:00Z",
+                }
+            ],
+        ],
+        shipments=_pages("shipments_api.json", "ShipmentData"),
+        items=_pages("shipment_items_api.json", "ItemData"),
+        throttle_first_create=True,
+    )
+
+
+def _pages(name: str, key: str) -> list[list[dict[str, Any]]]:
+    """The fixture's record, and a second one on a second page."""
+    record = json.loads(_bytes(f"inbound/{name}"))["payload"][key][0]
+    second = {**record, "ShipmentId": "FBA15D7SECOND"}
+    return [[record], [second]]
+
+
+def serve_settlements(fake: Fake) -> None:
+    fake.documents["DS1"] = Served(settlement("11122233301"))
+    fake.documents["DS2"] = Served(settlement("11122233302"))
+
+
+def environment(url: str, markets: str = "US") -> dict[str, str]:
+    return {
+        "RECOUP_LWA_CLIENT_ID": CLIENT_ID,
+        "RECOUP_LWA_CLIENT_SECRET": CLIENT_SECRET,
+        "RECOUP_SPAPI_REFRESH_TOKEN": REFRESH_TOKEN,
+        "RECOUP_SPAPI_ENDPOINT": url,
+        "RECOUP_LWA_TOKEN_URL": f"{url}/auth/o2/token",
+        "RECOUP_SPAPI_MARKETPLACES": markets,
+    }
+
+
+@pytest.fixture
+def quick(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Work in tmp_path with a recoup.toml that polls fast."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "recoup.toml").write_text("[sync]\npoll_seconds = 0.01\n")
+    return tmp_path
+
+
+def sync(root: Path, url: str, *args: str, markets: str = "US") -> Result:
+    return CliRunner().invoke(
+        main, ["--workspace", str(root), "sync", *args], env=environment(url, markets)
+    )
+
+
+def rows(ws: Workspace, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    return list(ws.con.execute(sql, list(params)).fetchall())
+
+
+def test_a_first_sync_imports_every_report(quick: Path) -> None:
+    fake = full_fake()
+    serve_settlements(fake)
+    with FakeServer(fake) as url:
+        result = sync(quick / "ws", url, "--since", str(SINCE), markets="US,JP")
+    out = result.output
+    assert result.exit_code == 1, out  # the FATAL removal shipments report
+    assert "FATAL" in out
+    assert "Report creation failed" in out  # Amazon's error document, shown
+    assert "no data" in out  # every JP report but customer returns is CANCELLED
+    assert CLIENT_SECRET not in out
+    assert REFRESH_TOKEN not in out
+    # The 429 was waited out and the report created on the second try.
+    first = fake.created_for("GET_LEDGER_DETAIL_VIEW_DATA")
+    assert len(first) == 3  # throttled once, then US and JP
+    assert first[0]["dataStartTime"] == f"{SINCE}T00:00:00Z"
+    assert first[0]["dataEndTime"] == f"{TODAY}T23:59:59Z"
+    with Workspace(quick / "ws") as ws:
+        by_table = {r[0]: r[1:] for r in rows(ws, "SELECT canonical, encoding FROM source_files")}
+        assert by_table["reimbursements"][0] == "cp1252"
+        assert by_table["fee_preview"][0] == "cp1252"
+        assert by_table["ledger_detail"][0] in ("utf-8", "utf-8-sig")
+        encodings = {
+            r[0]
+            for r in rows(
+                ws, "SELECT encoding FROM source_files WHERE canonical = 'customer_returns'"
+            )
+        }
+        assert encodings == {"utf-8", "cp932"}
+        # The raw store keeps the document's own bytes (gzip undone, never re-encoded).
+        (sha,) = rows(ws, "SELECT sha256 FROM source_files WHERE canonical = 'reimbursements'")[0]
+        kept = (quick / "ws" / "raw" / sha).read_bytes()
+        assert kept == _bytes("reimbursements/us_cp1252.tsv")
+        assert hashlib.sha256(kept).hexdigest() == sha
+        # Canonical rows, decoded strictly by the declared charset.
+        names = {r[0] for r in rows(ws, "SELECT product_name FROM reimbursements")}
+        expected = _bytes("reimbursements/us_cp1252.tsv").decode("cp1252").split("\n")[1]
+        assert expected.split("\t")[8] in names
+        jp = rows(ws, "SELECT product_name FROM customer_returns WHERE marketplace = 'JP'")
+        jp_text = _bytes("customer_returns/jp_cp932.tsv").decode("cp932")
+        assert jp
+        assert all(name in jp_text for (name,) in jp)
+        assert any(ord(c) > 0x3000 for (name,) in jp for c in name)  # kana and kanji, intact
+        # Both settlement pages, both inbound pages; the MYI document after its URL expired.
+        settlements = {r[0] for r in rows(ws, "SELECT DISTINCT settlement_id FROM settlements")}
+        assert settlements == {"11122233301", "11122233302"}
+        shipments = {r[0] for r in rows(ws, "SELECT shipment_id FROM inbound_shipment_items")}
+        assert shipments == {"FBA15D7ABCDE", "FBA15D7SECOND"}
+        assert rows(ws, "SELECT count(*) FROM inventory")[0][0] > 0
+        (myi_doc,) = [d for d, s in fake.documents.items() if s.expire_first]
+        assert fake.downloads[myi_doc] == 2
+        jobs = dict(
+            rows(
+                ws,
+                "SELECT pull || ':' || marketplace, status FROM sync_jobs "
+                "WHERE pull = 'removal_shipments'",
+            )
+        )
+        assert jobs == {"removal_shipments:US": "failed", "removal_shipments:JP": "no_data"}
+    assert fake.count("getShipmentItems") == 4  # two pages, two marketplaces
+    assert fake.count("getReports") == 4
+
+
+def test_a_second_sync_pulls_only_the_new_window(quick: Path) -> None:
+    fake = full_fake()
+    fake.throttle_first_create = False
+    serve_settlements(fake)
+    with FakeServer(fake) as url:
+        assert sync(quick / "ws", url, "--since", str(SINCE)).exit_code == 1
+        with Workspace(quick / "ws") as ws:
+            first_rows = rows(ws, "SELECT count(*) FROM settlements_rows")[0][0]
+        before = len(fake.calls)
+        created_before = len(fake.created)
+        downloads_before = sum(fake.downloads.values())
+        again = sync(quick / "ws", url)
+    later = fake.calls[before:]
+    ledger = [
+        b
+        for op, _p, b in later
+        if op == "createReport" and b["reportType"] == "GET_LEDGER_DETAIL_VIEW_DATA"
+    ]
+    assert len(ledger) == 1
+    assert ledger[0]["dataStartTime"] == f"{TODAY - dt.timedelta(days=2)}T00:00:00Z"
+    removals = [
+        b
+        for op, _p, b in later
+        if op == "createReport"
+        and b["reportType"] == "GET_FBA_FULFILLMENT_REMOVAL_ORDER_DETAIL_DATA"
+    ]
+    assert (
+        removals[0]["dataStartTime"] == f"{SINCE}T00:00:00Z"
+    )  # 60 days of overlap, never before the first day
+    # The report that failed was never pulled: it starts again from the 18-month backfill.
+    shipments = [
+        b
+        for op, _p, b in later
+        if op == "createReport"
+        and b["reportType"] == "GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA"
+    ]
+    assert shipments[0]["dataStartTime"] == f"{add_months(TODAY, -18)}T00:00:00Z"
+    # Settlements already imported are not downloaded again; same documents import as no-ops.
+    settlement_downloads = fake.downloads["DS1"] + fake.downloads["DS2"]
+    assert settlement_downloads == 2
+    assert len(fake.created) > created_before
+    assert sum(fake.downloads.values()) > downloads_before
+    assert "already imported" in again.output
+    with Workspace(quick / "ws") as ws:
+        assert rows(ws, "SELECT count(*) FROM settlements_rows")[0][0] == first_rows
+
+
+def test_a_killed_sync_resumes_the_report_without_duplicates(quick: Path) -> None:
+    fake = full_fake()
+    fake.throttle_first_create = False
+    fake.reports[("GET_FBA_REIMBURSEMENTS_DATA", "US")].hold = True
+    with FakeServer(fake) as url:
+        env = {**os.environ, **environment(url)}
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "recoup",
+                "--workspace",
+                str(quick / "ws"),
+                "sync",
+                "--since",
+                str(SINCE),
+                "--report",
+                "ledger_detail",
+                "--report",
+                "reimbursements",
+            ],
+            env=env,
+            cwd=quick,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while not fake.created_for("GET_FBA_REIMBURSEMENTS_DATA") or fake.count("getReport") < 4:
+            assert time.monotonic() < deadline, "the sync never asked for the held report"
+            assert child.poll() is None, "the sync ended before it was killed"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        fake.release()
+        resumed = sync(quick / "ws", url, "--report", "reimbursements", "--since", str(SINCE))
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming report" in resumed.output
+    assert len(fake.created_for("GET_FBA_REIMBURSEMENTS_DATA")) == 1  # never requested twice
+    with Workspace(quick / "ws") as ws:
+        expected = len(_bytes("reimbursements/us_cp1252.tsv").splitlines()) - 1
+        assert rows(ws, "SELECT count(*) FROM reimbursements")[0][0] == expected
+        assert rows(ws, "SELECT count(*) FROM reimbursements_rows")[0][0] == expected
+        assert rows(ws, "SELECT count(*) FROM ledger_detail_rows")[0][0] > 0
+        states = dict(rows(ws, "SELECT status, count(*) FROM sync_jobs GROUP BY 1"))
+    assert states == {"imported": 2}
+
+
+def test_credentials_file_must_be_private_and_secrets_stay_hidden(tmp_path: Path) -> None:
+    file = tmp_path / "spapi.toml"
+    file.write_text(
+        f'client_id = "{CLIENT_ID}"\nclient_secret = "{CLIENT_SECRET}"\n'
+        f'refresh_token = "{REFRESH_TOKEN}"\nmarketplaces = ["US", "CA"]\n'
+    )
+    file.chmod(0o644)
+    with pytest.raises(creds.CredentialsError, match="chmod 600") as refused:
+        creds.load(env={}, file=file)
+    assert CLIENT_SECRET not in str(refused.value)
+    file.chmod(0o600)
+    loaded = creds.load(env={}, file=file)
+    assert loaded.marketplaces == ("US", "CA")
+    assert loaded.endpoint == "https://sellingpartnerapi-na.amazon.com"
+    assert CLIENT_SECRET not in repr(loaded)
+    assert REFRESH_TOKEN not in repr(loaded)
+    overridden = creds.load(env={"RECOUP_SPAPI_ENDPOINT": "http://127.0.0.1:9/"}, file=file)
+    assert overridden.endpoint == "http://127.0.0.1:9"
+    with pytest.raises(creds.CredentialsError, match="RECOUP_LWA_CLIENT_SECRET"):
+        creds.load(env={"RECOUP_LWA_CLIENT_ID": "x", "RECOUP_SPAPI_REFRESH_TOKEN": "y"})
+    missing = CliRunner().invoke(
+        main,
+        ["--workspace", str(tmp_path / "ws"), "sync"],
+        env=dict.fromkeys((*creds.ENV.values(), creds.FILE_ENV), ""),
+    )
+    assert missing.exit_code != 0
+    assert "RECOUP_LWA_CLIENT_ID" in missing.output
+
+
+def test_refused_credentials_are_a_clear_error(quick: Path) -> None:
+    fake = full_fake()
+    with FakeServer(fake) as url:
+        env = {**environment(url), "RECOUP_LWA_CLIENT_SECRET": "wrong-secret"}
+        from sp_api.auth import access_token_client  # noqa: PLC0415 - the library's token cache
+
+        access_token_client.cache.clear()
+        result = CliRunner().invoke(
+            main, ["--workspace", str(quick / "ws"), "sync", "--report", "fee_preview"], env=env
+        )
+    assert result.exit_code == 1
+    assert "Login with Amazon refused the credentials" in result.output
+    assert "wrong-secret" not in result.output
