@@ -27,6 +27,7 @@ from click.testing import CliRunner, Result
 from recoup.cli import main
 from recoup.policy import add_months
 from recoup.sources import credentials as creds
+from recoup.sources.spapi import Bucket, _wait_after_429
 from recoup.workspace import Workspace
 from tests.fake_spapi import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Fake, FakeServer, Served
 
@@ -338,3 +339,16 @@ def test_refused_credentials_are_a_clear_error(quick: Path) -> None:
     assert result.exit_code == 1
     assert "Login with Amazon refused the credentials" in result.output
     assert "wrong-secret" not in result.output
+
+
+def test_pacing_and_back_off() -> None:
+    waits: list[float] = []
+    bucket = Bucket(rate=0.5, burst=2)
+    for _ in range(3):
+        bucket.take(waits.append)
+    assert len(waits) == 1  # the burst of two, then one wait of about 1 / rate
+    assert 1.9 < waits[0] <= 2.0
+    assert _wait_after_429({"Retry-After": "3"}, 5) == 3.0
+    assert _wait_after_429({"x-amzn-RateLimit-Limit": "0.5"}, 0) == 2.0
+    assert _wait_after_429({"x-amzn-RateLimit-Limit": "0.5"}, 2) == 8.0
+    assert _wait_after_429({}, 20) == 120.0  # never longer than two minutes
