@@ -315,6 +315,11 @@ def test_credentials_file_must_be_private_and_secrets_stay_hidden(tmp_path: Path
     assert REFRESH_TOKEN not in repr(loaded)
     overridden = creds.load(env={"RECOUP_SPAPI_ENDPOINT": "http://127.0.0.1:9/"}, file=file)
     assert overridden.endpoint == "http://127.0.0.1:9"
+    europe = creds.load(env={"RECOUP_SPAPI_MARKETPLACES": "gb, de"}, file=file)
+    assert europe.marketplaces == ("UK", "DE")
+    assert europe.endpoint == "https://sellingpartnerapi-eu.amazon.com"
+    with pytest.raises(creds.CredentialsError, match="unknown marketplace 'Narnia'"):
+        creds.load(env={"RECOUP_SPAPI_MARKETPLACES": "US,Narnia"}, file=file)
     with pytest.raises(creds.CredentialsError, match="RECOUP_LWA_CLIENT_SECRET"):
         creds.load(env={"RECOUP_LWA_CLIENT_ID": "x", "RECOUP_SPAPI_REFRESH_TOKEN": "y"})
     missing = CliRunner().invoke(

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recoup.reports.marketplaces import normalise_marketplace
+
 ENDPOINTS = {  # the SP-API endpoint of each region
     "NA": "https://sellingpartnerapi-na.amazon.com",
     "EU": "https://sellingpartnerapi-eu.amazon.com",
@@ -77,7 +79,7 @@ def load(env: Mapping[str, str] | None = None, file: Path | None = None) -> Cred
             f"missing {', '.join(missing)} (environment, or a 0600 credentials file named by "
             f"{FILE_ENV})"
         )
-    marketplaces = tuple(m.strip().upper() for m in values.get("marketplaces", "US").split(",")
+    marketplaces = tuple(_marketplace(m) for m in values.get("marketplaces", "US").split(",")
                          if m.strip())  # fmt: skip
     region = values.get("region", "").upper() or _region(marketplaces[0] if marketplaces else "US")
     if region not in ENDPOINTS:
@@ -90,6 +92,13 @@ def load(env: Mapping[str, str] | None = None, file: Path | None = None) -> Cred
         token_url=values.get("token_url", LWA_TOKEN_URL),
         marketplaces=marketplaces or ("US",),
     )
+
+
+def _marketplace(text: str) -> str:
+    code = normalise_marketplace(text)
+    if code is None:
+        raise CredentialsError(f"{ENV['marketplaces']}: unknown marketplace {text.strip()!r}")
+    return code
 
 
 def _region(marketplace: str) -> str:
