@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from click.testing import CliRunner, Result
 
@@ -281,6 +282,8 @@ def test_a_killed_sync_resumes_the_report_without_duplicates(quick: Path) -> Non
             assert time.monotonic() < deadline, "the sync never asked for the held report"
             assert child.poll() is None, "the sync ended before it was killed"
             time.sleep(0.05)
+        # While Amazon prepares the report, the workspace is free for other commands.
+        assert _requested_jobs(quick / "ws") == 1
         child.send_signal(signal.SIGKILL)
         child.wait()
         fake.release()
@@ -295,6 +298,19 @@ def test_a_killed_sync_resumes_the_report_without_duplicates(quick: Path) -> Non
         assert rows(ws, "SELECT count(*) FROM ledger_detail_rows")[0][0] > 0
         states = dict(rows(ws, "SELECT status, count(*) FROM sync_jobs GROUP BY 1"))
     assert states == {"imported": 2}
+
+
+def _requested_jobs(root: Path) -> int:
+    """Open the workspace the sync is using (a short DB step of the sync may hold it briefly)."""
+    for _ in range(100):
+        try:
+            with Workspace(root) as ws:
+                return int(
+                    rows(ws, "SELECT count(*) FROM sync_jobs WHERE status = 'requested'")[0][0]
+                )
+        except duckdb.IOException:
+            time.sleep(0.05)
+    raise AssertionError("the sync kept the workspace locked while waiting for Amazon")
 
 
 def test_credentials_file_must_be_private_and_secrets_stay_hidden(tmp_path: Path) -> None:

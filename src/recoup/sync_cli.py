@@ -70,24 +70,17 @@ def sync_command(
     except SourceError as error:
         raise click.ClickException(str(error)) from None
     today = dt.datetime.now(dt.UTC).date()
-    with Workspace(ctx.obj["workspace"]) as workspace:
-        job = Sync(
-            workspace,
-            source,
-            account,
-            today,
-            settings.sync,
-            say=lambda text: err.print(f"  {text}"),
-            sleep=time.sleep,
-        )
-        err.print(
-            f"Syncing account {account} ({', '.join(credentials.marketplaces)}) from "
-            f"{credentials.endpoint}"
-        )
-        try:
-            outcomes = run(job, credentials.marketplaces, since.date() if since else None, reports)
-        finally:
-            source.close()
+    root = Path(ctx.obj["workspace"])
+    Workspace(root).close()  # create or migrate it before the first request to Amazon
+    job = Sync(root, source, account, today, settings.sync,
+               say=lambda text: err.print(f"  {text}"), sleep=time.sleep)  # fmt: skip
+    err.print(f"Syncing account {account} ({', '.join(credentials.marketplaces)}) from "
+              f"{credentials.endpoint}")  # fmt: skip
+    try:
+        outcomes = run(job, credentials.marketplaces, since.date() if since else None, reports)
+    finally:
+        source.close()
+    with Workspace(root) as workspace:
         updated = claims.after_import(workspace.con, [account])
     print_outcomes(console, outcomes)
     print_update(console, updated)

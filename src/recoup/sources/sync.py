@@ -20,6 +20,7 @@ import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from recoup.ingest import import_paths
@@ -45,7 +46,7 @@ class Outcome:
 
 @dataclass
 class Sync:
-    workspace: Workspace
+    root: Path  # the workspace, opened only for each read or write (never while waiting)
     source: ReportSource
     account: str
     today: dt.date
@@ -53,23 +54,25 @@ class Sync:
     say: Callable[[str], None] = lambda _text: None
     sleep: Callable[[float], None] = lambda _s: None
 
-    @property
-    def con(self) -> Any:
-        return self.workspace.con
+    def sql(self, query: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        """One statement in a short-lived connection: Amazon can take minutes per report, and
+        the dashboard or an audit may use the workspace meanwhile."""
+        with Workspace(self.root) as workspace:
+            return list(workspace.con.execute(query, params).fetchall())
 
     # -- state -------------------------------------------------------------------------------
 
     def pulled(self, marketplace: str, pull: str) -> tuple[dt.date, dt.date] | None:
         """(first day ever pulled, last day pulled), or None before the first sync."""
-        row = self.con.execute(
+        found = self.sql(
             "SELECT pulled_from, pulled_through FROM sync_state WHERE account = ? "
             "AND marketplace = ? AND pull = ?",
             [self.account, marketplace, pull],
-        ).fetchone()
-        return (row[0], row[1]) if row else None
+        )
+        return (found[0][0], found[0][1]) if found else None
 
     def advance(self, marketplace: str, pull: str, start: dt.date, through: dt.date) -> None:
-        self.con.execute(
+        self.sql(
             "INSERT INTO sync_state VALUES (?, ?, ?, ?, ?, now()) ON CONFLICT DO UPDATE SET "
             "pulled_from = least(pulled_from, excluded.pulled_from), "
             "pulled_through = greatest(pulled_through, excluded.pulled_through), "
@@ -78,16 +81,16 @@ class Sync:
         )
 
     def pending(self, marketplace: str, pull: Pull, start: Any, end: Any) -> str | None:
-        row = self.con.execute(
+        found = self.sql(
             "SELECT report_id FROM sync_jobs WHERE account = ? AND marketplace = ? AND pull = ? "
             "AND status = 'requested' AND window_start IS NOT DISTINCT FROM ? "
             "AND window_end IS NOT DISTINCT FROM ? ORDER BY requested_at DESC LIMIT 1",
             [self.account, marketplace, pull.name, start, end],
-        ).fetchone()
-        return str(row[0]) if row else None
+        )
+        return str(found[0][0]) if found else None
 
     def job(self, marketplace: str, pull: Pull, report_id: str, start: Any, end: Any) -> None:
-        self.con.execute(
+        self.sql(
             "INSERT INTO sync_jobs VALUES (?, ?, ?, ?, ?, ?, ?, 'requested', NULL, NULL, now(), "
             "NULL) ON CONFLICT DO NOTHING",
             [self.account, marketplace, pull.name, pull.report_type, report_id, start, end],
@@ -96,19 +99,19 @@ class Sync:
     def finish(
         self, pull: Pull, report_id: str, status: str, file_name: str | None = None, note: str = ""
     ) -> None:
-        self.con.execute(
+        self.sql(
             "UPDATE sync_jobs SET status = ?, file_name = ?, note = ?, finished_at = now() "
             "WHERE account = ? AND pull = ? AND report_id = ?",
             [status, file_name, note or None, self.account, pull.name, report_id],
         )
 
     def done(self, pull: Pull, report_id: str) -> bool:
-        row = self.con.execute(
+        found = self.sql(
             "SELECT count(*) FROM sync_jobs WHERE account = ? AND pull = ? AND report_id = ? "
             "AND status IN ('imported', 'no_data')",
             [self.account, pull.name, report_id],
-        ).fetchone()
-        return bool(row and row[0])
+        )
+        return bool(found and found[0][0])
 
     # -- planning ----------------------------------------------------------------------------
 
@@ -221,18 +224,19 @@ class Sync:
     def import_bytes(
         self, marketplace: str, pull: Pull, document: Document, name: str, window: str
     ) -> Outcome:
-        folder = self.workspace.root / DOWNLOADS
+        folder = self.root / DOWNLOADS
         folder.mkdir(exist_ok=True)
         path = folder / name
         path.write_bytes(document.data)
         try:
-            (result,) = import_paths(
-                self.workspace,
-                [path],
-                account=self.account,
-                marketplace=marketplace,
-                declared_encoding=declared_encoding(document.charset),
-            )
+            with Workspace(self.root) as workspace:
+                (result,) = import_paths(
+                    workspace,
+                    [path],
+                    account=self.account,
+                    marketplace=marketplace,
+                    declared_encoding=declared_encoding(document.charset),
+                )
         finally:
             path.unlink(missing_ok=True)
         if result.status == "failed":
@@ -338,5 +342,5 @@ def run(
                 except SourceError as error:
                     outcomes.append(Outcome(pull.name, marketplace, "", "failed", note=str(error)))
     finally:
-        shutil.rmtree(sync.workspace.root / DOWNLOADS, ignore_errors=True)
+        shutil.rmtree(sync.root / DOWNLOADS, ignore_errors=True)
     return outcomes
