@@ -490,3 +490,14 @@ def test_a_finding_that_leaves_a_draft_and_is_owed_again_rejoins_it(ws: Path) ->
         assert store.claim(w.con, claim["claim_id"]) == claim
         names = [e["event"] for e in store.history(w.con, claim["claim_id"])]
     assert names[-2:] == ["finding_removed", "finding_added"]
+
+
+def test_a_broken_user_template_is_a_clear_error(ws: Path) -> None:
+    run(ws, "claims", "templates")
+    (ws / "templates" / "warehouse_lost.txt").write_text(
+        '{% extends "claim.txt" %}\n{% block about %}{{ units }{% endblock %}\n'
+    )
+    claim = pick(ws, "warehouse_lost")
+    broken = run(ws, "claims", "show", claim["claim_id"], ok=False)
+    assert broken.exit_code == 1
+    assert "warehouse_lost.txt, line 2" in broken.output

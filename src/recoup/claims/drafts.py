@@ -213,5 +213,13 @@ def render(
                       "lines": sorted(set(found))}
                      for (report, name), found in sorted(cited.items())],
     }  # fmt: skip
-    text = _environment(workspace).get_template(f"{claim['kind']}.txt").render(context)
+    try:
+        template = _environment(workspace).get_template(f"{claim['kind']}.txt")
+        text = template.render(context)
+    except jinja2.TemplateSyntaxError as error:
+        raise store.ClaimError(
+            f"claim template {error.filename or error.name}, line {error.lineno}: {error.message}"
+        ) from None
+    except jinja2.TemplateError as error:  # an unknown name, a missing block...
+        raise store.ClaimError(f"claim template for {claim['kind']}: {error}") from None
     return Draft(claim, text, evidence.to_csv(rows))

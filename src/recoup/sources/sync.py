@@ -209,8 +209,13 @@ class Sync:
             document = self.source.download(document_id, marketplace)
         except SourceError as error:
             return f"its error document could not be read ({error})"
-        text = document.data.decode(declared_encoding(document.charset) or "utf-8", "replace")
-        return " ".join(text.split())[:300]  # shown to the user only, never imported
+        for encoding in dict.fromkeys((declared_encoding(document.charset), "utf-8")):
+            try:
+                text = document.data.decode(encoding or "utf-8")
+            except UnicodeDecodeError:
+                continue
+            return " ".join(text.split())[:300]  # shown to the user, never imported
+        return f"an error document of {len(document.data)} bytes recoup cannot decode"
 
     def fetch_document(  # noqa: PLR0917 - the report and where its document goes
         self, marketplace: str, pull: Pull, report_id: str, document_id: str, name: str, window: str
