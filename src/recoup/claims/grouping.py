@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,9 +39,13 @@ class Synced:
 
 
 def _findings(con: Any, account: str, as_of: dt.date) -> dict[str, dict[str, Any]]:
+    """The audit's findings a sync looks at: the claimable ones, and those claims hold (most
+    findings of a large account are expired or not yet open, and concern no claim)."""
     cursor = con.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM findings WHERE account = ? AND as_of = ?",
-        [account, as_of],
+        f"SELECT {', '.join(COLUMNS)} FROM findings WHERE account = ? AND as_of = ? "
+        "AND (state = 'claimable' OR finding_id IN (SELECT m.finding_id FROM claim_findings m "
+        "JOIN claims c USING (claim_id) WHERE c.account = ? AND m.removed_on IS NULL))",
+        [account, as_of, account],
     )
     return {r[0]: dict(zip(COLUMNS, r, strict=True)) for r in cursor.fetchall()}
 
@@ -84,7 +87,7 @@ def _active(con: Any, account: str) -> dict[str, list[dict[str, Any]]]:
     """Active findings of the account's claims, by claim id."""
     ids = [c["claim_id"] for c in store.claims(con, account)]
     by_claim: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for m in store.members(con, ids):
+    for m in store.members(con, ids, parse=False):
         by_claim[m["claim_id"]].append(m)
     return by_claim
 
@@ -113,8 +116,8 @@ def _refresh_drafts(
                 taken.discard(m["finding_id"])
                 continue
             assert now is not None  # _why_leave gives a reason for a missing finding
-            if any(now[c] != m[c] for c in ("quantity", "amount", "unit_value", "value_basis")) or \
-                    json.loads(now["evidence"]) != m["evidence"]:  # fmt: skip
+            if any(now[c] != m[c] for c in ("quantity", "amount", "unit_value", "value_basis",
+                                            "evidence")):  # fmt: skip
                 con.execute(
                     f"UPDATE claim_findings SET {', '.join(f'{c} = ?' for c in SNAPSHOT)} "
                     "WHERE claim_id = ? AND finding_id = ?",

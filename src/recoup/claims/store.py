@@ -120,8 +120,11 @@ def claim(con: Any, claim_id: str) -> dict[str, Any]:
     return rows[0]
 
 
-def members(con: Any, claim_ids: Sequence[str], *, active: bool = True) -> list[dict[str, Any]]:
-    """The findings of these claims (active ones only unless `active=False`)."""
+def members(
+    con: Any, claim_ids: Sequence[str], *, active: bool = True, parse: bool = True
+) -> list[dict[str, Any]]:
+    """The findings of these claims (active ones only unless `active=False`); `parse=False`
+    leaves each evidence list as the JSON text it is stored as."""
     if not claim_ids:
         return []
     rows = _dicts(con.execute(
@@ -131,8 +134,9 @@ def members(con: Any, claim_ids: Sequence[str], *, active: bool = True) -> list[
         "ORDER BY claim_id, event_date, reference_id, order_id, fnsku, finding_id",
         [list(claim_ids)],
     ))  # fmt: skip
-    for row in rows:
-        row["evidence"] = json.loads(row["evidence"])
+    if parse:
+        for row in rows:
+            row["evidence"] = json.loads(row["evidence"])
     return rows
 
 
