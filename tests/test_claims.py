@@ -501,3 +501,35 @@ def test_a_broken_user_template_is_a_clear_error(ws: Path) -> None:
     broken = run(ws, "claims", "show", claim["claim_id"], ok=False)
     assert broken.exit_code == 1
     assert "warehouse_lost.txt, line 2" in broken.output
+
+
+def test_filing_many_from_the_export_with_case_ids_filled_in(ws: Path, tmp_path: Path) -> None:
+    sheet = run(ws, "claims", "export", "--account", "demo", "--state", "draft").output
+    rows = list(csv.DictReader(io.StringIO(sheet)))
+    opened = [r for r in rows if dt.date.fromisoformat(r["window_closes"]) >= AS_OF]
+    first, second, third = opened[:3]
+    first["case_id"], first["filed_on"] = "1001", str(AS_OF)
+    second["case_id"], second["filed_on"] = "1002", "28/11/2026"  # not an ISO date
+    third["case_id"] = "1003"  # filed_on (blank in a draft's export): today
+    rows.append({**first, "claim_id": "C999999", "case_id": "1004"})
+    path = tmp_path / "filled.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=list(export.COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = run(ws, "claims", "file", "--from", str(path), "--on", str(AS_OF), ok=False)
+    assert result.exit_code == 1
+    assert "2 claim(s) filed" in result.output
+    line_of = {r["claim_id"]: n for n, r in enumerate(rows, start=2)}
+    assert f"line {line_of[second['claim_id']]}: filed_on '28/11/2026'" in result.output
+    assert f"line {len(rows) + 1}: no claim 'C999999'" in result.output
+    assert claim_of(ws, first["claim_id"])["case_id"] == "1001"
+    assert claim_of(ws, third["claim_id"])["filed_on"] == AS_OF
+    assert claim_of(ws, second["claim_id"])["state"] == "draft"
+    again = run(ws, "claims", "file", "--from", str(path), "--on", str(AS_OF), ok=False)
+    assert "0 claim(s) filed" in again.output  # the sheet read twice files nothing twice
+    with con_of(ws) as w:
+        filings = w.con.execute(
+            "SELECT count(*) FROM claim_events WHERE event = 'filed'"
+        ).fetchone()
+    assert filings == (2,)

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from recoup.claims import Updated, drafts, figures, store, workflow
+from recoup.claims import Updated, drafts, figures, filing_list, store, workflow
 from recoup.claims import export as exporting
 from recoup.claims.matching import match
 from recoup.claims.store import STATES, ClaimError
@@ -147,15 +147,44 @@ def _act(ctx: click.Context, action: Any, *args: Any) -> dict[str, Any]:
 
 
 @claims_group.command("file")
-@click.argument("claim_id")
-@click.option("--case-id", required=True, help="The Seller Support case id Amazon gave you.")
+@click.argument("claim_id", required=False)
+@click.option("--case-id", default=None, help="The Seller Support case id Amazon gave you.")
 @click.option("--on", type=DAY, default=None, help="The day you filed it (default: today).")
+@click.option("--from", "from_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="File many: a CSV with claim_id, case_id[, filed_on] (the "
+              "claims export with case ids filled in).")  # fmt: skip
 @click.pass_context
-def file_command(ctx: click.Context, claim_id: str, case_id: str, on: dt.datetime | None) -> None:
-    """Record that you filed a draft with Seller Support."""
+def file_command(ctx: click.Context, claim_id: str | None, case_id: str | None,
+                 on: dt.datetime | None, from_file: Path | None) -> None:  # fmt: skip
+    """Record that you filed a draft with Seller Support (or many, --from a CSV)."""
+    if from_file is not None:
+        if claim_id or case_id:
+            raise click.UsageError("give either CLAIM_ID --case-id N, or --from FILE")
+        _file_from(ctx, from_file, _day(on))
+        return
+    if not claim_id or not case_id:
+        raise click.UsageError("say which claim and its case id: CLAIM_ID --case-id N")
     claim = _act(ctx, workflow.file, claim_id, case_id, _day(on))
     click.echo(f"{claim['claim_id']} filed on {claim['filed_on']} as case {claim['case_id']}; "
                "recoup will match Amazon's reimbursements to it on every import.")  # fmt: skip
+
+
+def _file_from(ctx: click.Context, path: Path, today: dt.date) -> None:
+    try:
+        rows, problems = filing_list.read(path, today)
+    except ClaimError as error:
+        raise click.ClickException(str(error)) from None
+    with Workspace(ctx.obj["workspace"]) as workspace:
+        filed, failed = filing_list.file_all(workspace.con, path, rows)
+        accounts = sorted({c["account"] for c in filed})
+        paid = [p for account in accounts for p in match(workspace.con, account)]
+    console = summary_console()
+    console.print(f"{len(filed)} claim(s) filed from {path}.")
+    print_update(console, Updated(None, paid))
+    for problem in problems + failed:
+        click.echo(problem, err=True)
+    if problems or failed:
+        sys.exit(1)
 
 
 @claims_group.command("resolve")
