@@ -27,8 +27,10 @@ from click.testing import CliRunner, Result
 
 from recoup.cli import main
 from recoup.policy import add_months
+from recoup.settings import SyncSettings
 from recoup.sources import credentials as creds
-from recoup.sources.spapi import Bucket, _wait_after_429
+from recoup.sources.spapi import Bucket, SpApiSource, _wait_after_429
+from recoup.sources.sync import Sync, run
 from recoup.workspace import Workspace
 from tests.fake_spapi import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Fake, FakeServer, Served
 
@@ -373,3 +375,30 @@ def test_pacing_and_back_off() -> None:
     assert _wait_after_429({"x-amzn-RateLimit-Limit": "0.5"}, 0) == 2.0
     assert _wait_after_429({"x-amzn-RateLimit-Limit": "0.5"}, 2) == 8.0
     assert _wait_after_429({}, 20) == 120.0  # never longer than two minutes
+
+
+def test_a_report_still_being_prepared_is_picked_up_by_the_next_days_sync(tmp_path: Path) -> None:
+    fake = full_fake()
+    fake.throttle_first_create = False
+    fake.reports[("GET_FBA_REIMBURSEMENTS_DATA", "US")].hold = True
+    said: list[str] = []
+    with FakeServer(fake) as url:
+        source = SpApiSource(creds.load(env=environment(url)), sleep=lambda _s: None)
+        impatient = SyncSettings(poll_seconds=0.01, poll_limit_minutes=0.0)
+        today = Sync(tmp_path / "ws", source, "default", TODAY, impatient, say=said.append)
+        (first,) = run(today, ("US",), SINCE, ("reimbursements",))
+        assert first.state == "failed"
+        assert "the next sync picks it up" in first.note
+        fake.release()
+        tomorrow = TODAY + dt.timedelta(days=1)
+        later = Sync(tmp_path / "ws", source, "default", tomorrow, SyncSettings(poll_seconds=0.01),
+                     say=said.append)  # fmt: skip
+        outcomes = run(later, ("US",), SINCE, ("reimbursements",))
+        source.close()
+    assert [o.window for o in outcomes] == [f"{SINCE}..{TODAY}", f"{tomorrow}..{tomorrow}"]
+    assert any("resuming report R0001" in line for line in said)
+    created = fake.created_for("GET_FBA_REIMBURSEMENTS_DATA")
+    assert [c["dataStartTime"][:10] for c in created] == [str(SINCE), str(tomorrow)]
+    with Workspace(tmp_path / "ws") as ws:
+        expected = len(_bytes("reimbursements/us_cp1252.tsv").splitlines()) - 1
+        assert rows(ws, "SELECT count(*) FROM reimbursements")[0][0] == expected

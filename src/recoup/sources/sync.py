@@ -132,10 +132,22 @@ class Sync:
     ) -> list[tuple[dt.date, dt.date]]:
         start, out = self.first_day(marketplace, pull, since), []
         while start <= self.today:
-            end = min(start + dt.timedelta(days=pull.max_days - 1), self.today)
+            end = self.pending_end(marketplace, pull, start) or min(
+                start + dt.timedelta(days=pull.max_days - 1), self.today
+            )
             out.append((start, end))
             start = end + dt.timedelta(days=1)
         return out
+
+    def pending_end(self, marketplace: str, pull: Pull, start: dt.date) -> dt.date | None:
+        """The end of a report requested from `start` by a sync that never finished (perhaps
+        on an earlier day, when the window ended earlier): that report is used, not a new one."""
+        found = self.sql(
+            "SELECT max(window_end) FROM sync_jobs WHERE account = ? AND marketplace = ? "
+            "AND pull = ? AND status = 'requested' AND window_start = ?",
+            [self.account, marketplace, pull.name, start],
+        )
+        return found[0][0] if found and found[0][0] else None
 
     # -- one report --------------------------------------------------------------------------
 
