@@ -533,3 +533,36 @@ def test_filing_many_from_the_export_with_case_ids_filled_in(ws: Path, tmp_path:
             "SELECT count(*) FROM claim_events WHERE event = 'filed'"
         ).fetchone()
     assert filings == (2,)
+
+
+def test_money_only_claims_are_paid_by_amount(ws: Path, base: Path, tmp_path: Path) -> None:
+    """A refund overcharge is paid by the order id; an underpaid reimbursement by a correction
+    naming it as its original; both settle by amount, not units."""
+    refund = pick_money(ws, "refund_overcharge")
+    underpaid = pick_money(ws, "reimbursement_underpaid")
+    filed_on = AS_OF - dt.timedelta(days=1)
+    for claim in (refund, underpaid):
+        run(ws, "claims", "file", claim["claim_id"], "--case-id", f"9{claim['claim_id'][1:]}",
+            "--on", str(filed_on))  # fmt: skip
+    r_member, u_member = members(ws, refund["claim_id"])[0], members(ws, underpaid["claim_id"])[0]
+    half = (refund["amount"] / 2).quantize(Decimal("0.01"))
+    rows = [
+        payment(refund, r_member, reimbursement_id="9990100", reason="CustomerServiceIssue",
+                amount_total=str(half), quantity_reimbursed_cash=0, quantity_reimbursed_total=0),
+        payment(underpaid, u_member, reimbursement_id="9990101", reason="Lost_Warehouse",
+                original_reimbursement_id=u_member["reimbursement_id"],
+                amount_total=str(underpaid["amount"]), quantity_reimbursed_cash=0,
+                quantity_reimbursed_total=0),
+    ]  # fmt: skip
+    import_file(ws, newer_reimbursements(reimbursements(base), tmp_path / "r.txt", rows))
+    assert claim_of(ws, refund["claim_id"])["state"] == "partly_reimbursed"
+    assert claim_of(ws, refund["claim_id"])["recovered_amount"] == half
+    assert claim_of(ws, underpaid["claim_id"])["state"] == "reimbursed"
+    assert claim_of(ws, underpaid["claim_id"])["recovered_amount"] == underpaid["amount"]
+
+
+def pick_money(root: Path, kind: str) -> dict[str, Any]:
+    for c in all_claims(root):
+        if c["kind"] == kind and c["window_opens"] < AS_OF and c["amount"] >= Decimal("0.02"):
+            return c
+    raise AssertionError(f"no {kind} draft")
