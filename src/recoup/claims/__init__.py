@@ -1,7 +1,7 @@
 """Claims: findings grouped into Seller Support cases, drafted, filed, and tracked to the money.
 
 - `grouping`: after each audit, new drafts, drafts kept true to the audit, filed claims flagged;
-- `workflow`: file, resolve, reopen (with the guardrails);
+- `workflow`: file, resolve, reopen (with the guardrails); `filing_list`: file many from a CSV;
 - `matching`: reimbursements that pay filed claims, after each import and audit;
 - `drafts` and `evidence`: the case text and the evidence CSV;
 - `figures`: detected / claimable / filed / recovered / missed money and the next deadlines;
