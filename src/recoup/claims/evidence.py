@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from recoup.cells import csv_text
+from recoup.claims.store import dicts
 
 HIDDEN = ("account", "file_id", "line")
 IDS = ("fnsku", "msku", "sku", "seller_sku", "order_id", "amazon_order_id", "shipment_id",
@@ -60,11 +61,7 @@ def rows(con: Any, account: str, members: Sequence[dict[str, Any]]) -> list[dict
             "AND list_contains(?, line)",
             [account, ids, lines],
         )
-        names = [d[0] for d in cursor.description]
-        found: dict[tuple[int, int], dict[str, Any]] = {}
-        for r in cursor.fetchall():
-            row = dict(zip(names, r, strict=True))
-            found[row["file_id"], row["line"]] = row
+        found = {(row["file_id"], row["line"]): row for row in dicts(cursor)}
         for m, e, fids in refs:
             hits = [found[f, e["line"]] for f in fids if (f, e["line"]) in found]
             if len(hits) > 1:

@@ -26,6 +26,7 @@ from recoup.claims import store
 
 MEASURES = ("detected", "claimable", "filed", "recovered", "missed")
 DEADLINES = (7, 14, 30)
+CENT = Decimal("0.01")
 
 _SQL = """
 WITH f AS (SELECT * FROM findings WHERE account = $account AND as_of = $as_of),
@@ -102,13 +103,10 @@ def figures(con: Any, account: str, today: dt.date | None = None, upcoming: int 
     as_of = row[0] if row else None
     result = Figures(account, as_of, today)
     params = {"account": account, "as_of": as_of, "today": today}
-    cursor = con.execute(_SQL, params)
-    names = [d[0] for d in cursor.description]
     result.rows = [
-        {**dict(zip(names, r, strict=True)), "units": int(r[5] or 0),
-         "amount": Decimal(r[6] or 0).quantize(Decimal("0.01"))}
-        for r in cursor.fetchall()
-    ]  # fmt: skip
+        {**r, "units": int(r["units"] or 0), "amount": Decimal(r["amount"] or 0).quantize(CENT)}
+        for r in store.dicts(con.execute(_SQL, params))
+    ]
     result.rows.sort(key=lambda r: (MEASURES.index(r["measure"]), r["kind"], r["month"] or ""))
     result.deadlines = [
         {"days": d, "currency": c, "count": n, "units": int(u or 0), "amount": Decimal(a or 0)}

@@ -206,13 +206,11 @@ def _draft_new(  # noqa: PLR0917 - the sync's shared state, passed along
     store.insert(con, "claims", store.CLAIM_COLUMNS, new_claims)
     # A finding that left a draft and is owed again comes back to it: its old row goes (the
     # events keep that history) and the fresh snapshot takes its place.
-    store.insert(con, "recoup_returning", ("claim_id", "finding_id"), new_members,
-                 temporary=True)  # fmt: skip
     con.execute(
-        "DELETE FROM claim_findings WHERE removed_on IS NOT NULL AND (claim_id, finding_id) IN "
-        "(SELECT claim_id, finding_id FROM recoup_returning)"
+        "DELETE FROM claim_findings WHERE removed_on IS NOT NULL AND claim_id || '|' || "
+        "finding_id IN (SELECT unnest(?::VARCHAR[]))",
+        [[f"{m['claim_id']}|{m['finding_id']}" for m in new_members]],
     )
-    con.execute("DROP TABLE IF EXISTS recoup_returning")
     store.insert(con, "claim_findings", MEMBER_COLUMNS, new_members)
     store.events(con, new_events)
 

@@ -47,12 +47,8 @@ class ClaimError(ValueError):
 
 
 def insert(con: Any, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]],
-           prefix: str = "", *, temporary: bool = False) -> None:  # fmt: skip
-    """Bulk insert through Arrow (row-by-row inserts are slow for thousands of claims).
-    `temporary`: create `table` as a temporary table of these rows instead."""
-    if temporary:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} "
-                    f"({', '.join(f'{c} VARCHAR' for c in columns)})")  # fmt: skip
+           prefix: str = "") -> None:  # fmt: skip
+    """Bulk insert through Arrow (row-by-row inserts are slow for thousands of claims)."""
     if not rows:
         return
     arrays = {}
@@ -91,7 +87,8 @@ def next_claim_ids(con: Any, count: int) -> list[str]:
     return [f"C{n}" for (n,) in rows]
 
 
-def _dicts(cursor: Any) -> list[dict[str, Any]]:
+def dicts(cursor: Any) -> list[dict[str, Any]]:
+    """A query's rows as dicts by column name."""
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
@@ -107,14 +104,14 @@ def claims(
     if closing_by is not None:
         clause += " AND window_closes <= ?"
         params.append(closing_by)
-    return _dicts(con.execute(
+    return dicts(con.execute(
         f"SELECT * FROM claims WHERE {clause} "
         "ORDER BY window_closes, CAST(substr(claim_id, 2) AS BIGINT)", params,
     ))  # fmt: skip
 
 
 def claim(con: Any, claim_id: str) -> dict[str, Any]:
-    rows = _dicts(con.execute("SELECT * FROM claims WHERE claim_id = ?", [claim_id.upper()]))
+    rows = dicts(con.execute("SELECT * FROM claims WHERE claim_id = ?", [claim_id.upper()]))
     if not rows:
         raise ClaimError(f"no claim {claim_id!r} (recoup claims list shows them)")
     return rows[0]
@@ -127,7 +124,7 @@ def members(
     leaves each evidence list as the JSON text it is stored as."""
     if not claim_ids:
         return []
-    rows = _dicts(con.execute(
+    rows = dicts(con.execute(
         # IN over an unnested list is a hash join; list_contains would scan the list per row.
         "SELECT * FROM claim_findings WHERE claim_id IN (SELECT unnest(?::VARCHAR[]))"
         f"{' AND removed_on IS NULL' if active else ''} "
@@ -141,7 +138,7 @@ def members(
 
 
 def history(con: Any, claim_id: str) -> list[dict[str, Any]]:
-    return _dicts(con.execute(
+    return dicts(con.execute(
         "SELECT * FROM claim_events WHERE claim_id = ? ORDER BY event_no", [claim_id]
     ))  # fmt: skip
 
