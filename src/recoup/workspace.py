@@ -8,6 +8,7 @@ recoup-workspace/
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -88,11 +89,25 @@ class Workspace:
                 raise
             applied.append(migration)
         if target_version is None:
-            self.con.begin()
-            for sql in all_view_sql():
-                self.con.execute(sql)
-            self.con.commit()
+            self._refresh_views(force=bool(applied))
         return applied
+
+    def _refresh_views(self, *, force: bool) -> None:
+        """Re-create the overlap-resolving views when their SQL changed (a new recoup) or a
+        migration ran. Not on every open: rewriting twenty views makes each short-lived
+        connection write and checkpoint the file."""
+        statements = all_view_sql()
+        digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()
+        self.con.execute("CREATE TABLE IF NOT EXISTS view_digest (digest VARCHAR NOT NULL)")
+        stored = self.con.execute("SELECT max(digest) FROM view_digest").fetchone()
+        if not force and stored and stored[0] == digest:
+            return
+        self.con.begin()
+        for sql in statements:
+            self.con.execute(sql)
+        self.con.execute("DELETE FROM view_digest")
+        self.con.execute("INSERT INTO view_digest VALUES (?)", [digest])
+        self.con.commit()
 
     def sweep(self) -> None:
         """Remove what an interrupted import left behind: scratch files, and raw copies whose
