@@ -34,6 +34,7 @@ COLUMNS = (
     "window_opens", "window_closes", "state", "evidence",
 )  # fmt: skip
 IDS = ("reference_id", "order_id", "shipment_id", "removal_order_id", "reimbursement_id")
+STORED = (*COLUMNS, "window_id")  # the contract's columns, and the policy window's id
 ZERO = Decimal("0.00")
 
 
@@ -110,7 +111,8 @@ def assemble(
         unit, amount, basis = value(row)
         finding = found.get(fid)
         if finding is None:
-            key = (row["window"] or row["kind"], row["marketplace"], row["event_date"])
+            window_id = row["window"] or row["kind"]
+            key = (window_id, row["marketplace"], row["event_date"])
             window = windows.get(key) or windows.setdefault(key, policy.window(*key))
             finding = found[fid] = {
                 "finding_id": fid,
@@ -123,6 +125,7 @@ def assemble(
                 "value_basis": basis,
                 "window_opens": window.opens,
                 "window_closes": window.closes,
+                "window_id": window_id,
                 "state": window.state(as_of),
                 "evidence": [],
                 "_units_seen": False,
@@ -223,13 +226,14 @@ def store(con: Any, audit: Audit) -> None:
             batch = pa.table(
                 {
                     c: [json.dumps(f[c]) if c == "evidence" else f[c] for f in audit.findings]
-                    for c in COLUMNS
+                    for c in STORED
                 }
             )
             con.register("new_findings", batch)
             try:
                 con.execute(
-                    f"INSERT INTO findings SELECT ?, ?, {', '.join(COLUMNS)} FROM new_findings",
+                    f"INSERT INTO findings (account, as_of, {', '.join(STORED)}) "
+                    f"SELECT ?, ?, {', '.join(STORED)} FROM new_findings",
                     [audit.account, audit.as_of],
                 )
             finally:

@@ -80,16 +80,17 @@ def _span(span: Span) -> str:
 
 
 def window_text(policy: Policy, m: dict[str, Any]) -> str:
-    """'60-120-day window', or 'window of 0 days to 18 months', from the policy row in force."""
+    """'60-120-day window', or 'window of 0 days to 18 months', from the policy row in force
+    (day counts when the finding predates stored window ids or the policy has changed since)."""
     day = m["event_date"]
-    for window_id in (m["kind"], f"{m['kind']}_receipt"):
-        try:
-            row = policy.row(window_id, m["marketplace"], day)
-        except PolicyError:
-            continue
+    try:
+        row = policy.row(m.get("window_id") or m["kind"], m["marketplace"], day)
+    except PolicyError:
+        row = None
+    if row is not None and (row.opens_after.after(day), row.closes_after.after(day)) == (
+        m["window_opens"], m["window_closes"]
+    ):  # fmt: skip
         opens, closes = row.opens_after, row.closes_after
-        if (opens.after(day), closes.after(day)) != (m["window_opens"], m["window_closes"]):
-            continue
         if opens.unit == closes.unit == "d":
             return f"{opens.amount}-{closes.amount}-day window"
         return f"window of {_span(opens)} to {_span(closes)}"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from recoup.audit import COLUMNS
+from recoup.audit import STORED
 from recoup.claims import store
 from recoup.claims.forms import form
 from recoup.claims.store import MEMBER_COLUMNS
@@ -42,12 +42,12 @@ def _findings(con: Any, account: str, as_of: dt.date) -> dict[str, dict[str, Any
     """The audit's findings a sync looks at: the claimable ones, and those claims hold (most
     findings of a large account are expired or not yet open, and concern no claim)."""
     cursor = con.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM findings WHERE account = ? AND as_of = ? "
+        f"SELECT {', '.join(STORED)} FROM findings WHERE account = ? AND as_of = ? "
         "AND (state = 'claimable' OR finding_id IN (SELECT m.finding_id FROM claim_findings m "
         "JOIN claims c USING (claim_id) WHERE c.account = ? AND m.removed_on IS NULL))",
         [account, as_of, account],
     )
-    return {r[0]: dict(zip(COLUMNS, r, strict=True)) for r in cursor.fetchall()}
+    return {r[0]: dict(zip(STORED, r, strict=True)) for r in cursor.fetchall()}
 
 
 def group_key(finding: dict[str, Any]) -> str:

@@ -29,7 +29,8 @@ MEMBER_COLUMNS = (
     "claim_id", "finding_id", "kind", "marketplace", "fnsku", "msku", "asin",
     "fulfillment_center", "reference_id", "order_id", "shipment_id", "removal_order_id",
     "reimbursement_id", "event_date", "quantity", "unit_value", "amount", "currency",
-    "value_basis", "window_opens", "window_closes", "evidence", "removed_on", "removed_why",
+    "value_basis", "window_opens", "window_closes", "window_id", "evidence", "removed_on",
+    "removed_why",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "claim_id", "account", "recorded_at", "on_date", "event", "state_after", "case_id",

@@ -4,6 +4,10 @@
 -- its current picture, updated in the same transaction as each event, so that lists and the
 -- dashboard read one row per claim instead of replaying the log.
 
+-- Which policy window dates a finding (`removal_short` has two: the order's and, from the
+-- seller's receipt log, the shipment's); the case text names it. NULL in audits stored before.
+ALTER TABLE findings ADD COLUMN window_id VARCHAR;
+
 CREATE SEQUENCE claim_numbers START 1;
 CREATE SEQUENCE claim_event_numbers START 1;
 
@@ -50,6 +54,7 @@ CREATE TABLE claim_findings (
     value_basis        VARCHAR NOT NULL,
     window_opens       DATE NOT NULL,
     window_closes      DATE NOT NULL,
+    window_id          VARCHAR,
     evidence           VARCHAR NOT NULL,    -- JSON list of {report, file, line}
     removed_on         DATE,                -- left a draft (no longer owed, or its window closed)
     removed_why        VARCHAR,
