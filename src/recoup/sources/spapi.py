@@ -243,12 +243,12 @@ class SpApiSource:
         payload = self._call("createReport", lambda: client.create_report(**body)).payload
         return str(payload["reportId"])
 
-    def report_status(self, report_id: str, marketplace: str = "US") -> Status:
+    def report_status(self, report_id: str, marketplace: str) -> Status:
         client = self._client("reports", marketplace)
         payload = self._call("getReport", lambda: client.get_report(report_id)).payload
         return Status(str(payload.get("processingStatus")), payload.get("reportDocumentId"))
 
-    def download(self, document_id: str, marketplace: str = "US") -> Document:
+    def download(self, document_id: str, marketplace: str) -> Document:
         """The document's bytes; a URL that has expired is asked for again (twice at most)."""
         client = self._client("reports", marketplace)
         for _attempt in range(3):
