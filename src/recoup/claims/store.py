@@ -48,8 +48,9 @@ class ClaimError(ValueError):
 
 
 def insert(con: Any, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]],
-           prefix: str = "") -> None:  # fmt: skip
-    """Bulk insert through Arrow (row-by-row inserts are slow for thousands of claims)."""
+           numbered: tuple[str, str] | None = None) -> None:  # fmt: skip
+    """Bulk insert through Arrow (row-by-row inserts are slow for thousands of claims), by
+    column name. `numbered`: (column, sequence) to fill that column from the sequence."""
     if not rows:
         return
     arrays = {}
@@ -66,7 +67,12 @@ def insert(con: Any, table: str, columns: Sequence[str], rows: Sequence[dict[str
     name = f"recoup_new_{table}"
     con.register(name, pa.table(arrays))
     try:
-        con.execute(f"INSERT INTO {table} SELECT {prefix}{', '.join(columns)} FROM {name}")
+        targets, selected = list(columns), list(columns)
+        if numbered:
+            targets.insert(0, numbered[0])
+            selected.insert(0, f"nextval('{numbered[1]}')")
+        con.execute(f"INSERT INTO {table} ({', '.join(targets)}) "
+                    f"SELECT {', '.join(selected)} FROM {name}")  # fmt: skip
     finally:
         con.unregister(name)
 
@@ -75,7 +81,7 @@ def events(con: Any, new: Iterable[dict[str, Any]]) -> None:
     """Append events (in order); each gets the next event number."""
     now = dt.datetime.now()
     rows = [{"recorded_at": now, **e} for e in new]
-    insert(con, "claim_events", EVENT_COLUMNS, rows, prefix="nextval('claim_event_numbers'), ")
+    insert(con, "claim_events", EVENT_COLUMNS, rows, numbered=("event_no", "claim_event_numbers"))
 
 
 def event(con: Any, claim: dict[str, Any], name: str, on_date: dt.date, **fields: Any) -> None:
