@@ -37,6 +37,8 @@ IDS = ("reference_id", "order_id", "shipment_id", "removal_order_id", "reimburse
 STORED = (*COLUMNS, "window_id")  # the contract's columns, and the policy window's id
 ZERO = Decimal("0.00")
 
+OnRule = Callable[[str, int, int], None]  # (kind, rules done, rules in all)
+
 
 @dataclass
 class Audit:
@@ -164,7 +166,7 @@ def run(
     *,
     options: AuditSettings | None = None,
     rules: tuple[Rule, ...] = RULES,
-    on_rule: Callable[[str, int, int], None] | None = None,
+    on_rule: OnRule | None = None,
 ) -> Audit:
     available = engine.available(account)
     ctx = Context(
@@ -191,7 +193,7 @@ def _contributions(
     ctx: Context,
     audit: Audit,
     rules: tuple[Rule, ...],
-    on_rule: Callable[[str, int, int], None] | None,
+    on_rule: OnRule | None,
 ) -> list[dict[str, Any]]:
     found: list[ir.Table] = []
     for number, rule in enumerate(rules):

@@ -34,6 +34,27 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
+def audit_account(
+    workspace: Workspace,
+    settings: Settings,
+    account: str,
+    as_of: dt.date,
+    *,
+    engine: Engine | None = None,
+    on_rule: auditing.OnRule | None = None,
+) -> auditing.Audit:
+    """Audit one account and store its findings (the CLI and the dashboard's audit job).
+    Raises PolicyError when a window row in recoup.toml cannot be read."""
+    policy = load_policy(settings.audit.windows, settings.audit.cost_basis)
+    engine = engine or duckdb_engine(workspace.con, memory_limit=settings.audit.memory_limit)
+    names = auditing.file_names(workspace.con)
+    result = auditing.run(
+        engine, account, as_of, policy, names, options=settings.audit, on_rule=on_rule
+    )
+    auditing.store(workspace.con, result)
+    return result
+
+
 def run_audit(
     workspace: Workspace,
     settings: Settings,
@@ -42,12 +63,6 @@ def run_audit(
     engine: Engine | None = None,
 ) -> auditing.Audit:
     """Audit one account with a progress bar, store the findings, return them."""
-    try:
-        policy = load_policy(settings.audit.windows, settings.audit.cost_basis)
-    except PolicyError as error:
-        raise click.ClickException(str(error)) from None
-    engine = engine or duckdb_engine(workspace.con, memory_limit=settings.audit.memory_limit)
-    names = auditing.file_names(workspace.con)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=Console(stderr=True), transient=True,
@@ -57,11 +72,12 @@ def run_audit(
         def on_rule(kind: str, done: int, total: int) -> None:
             progress.update(task, completed=done, description=f"auditing: {kind or 'summing up'}")
 
-        result = auditing.run(
-            engine, account, as_of, policy, names, options=settings.audit, on_rule=on_rule
-        )
-    auditing.store(workspace.con, result)
-    return result
+        try:
+            return audit_account(
+                workspace, settings, account, as_of, engine=engine, on_rule=on_rule
+            )
+        except PolicyError as error:
+            raise click.ClickException(str(error)) from None
 
 
 def audit_and_claims(

@@ -35,26 +35,8 @@ def _day(value: dt.datetime | None) -> dt.date:
 
 def print_update(console: Console, updated: Updated) -> None:
     """One or two lines after an audit or import: what changed in the claims."""
-    s = updated.synced
-    if s is not None and s.skipped:
-        console.print(f"Claims left as they were: {s.skipped}.")
-    elif s is not None:
-        parts = [f"{len(s.drafted)} new draft claim(s)"]
-        if s.grown:
-            parts.append(f"{len(s.grown)} draft(s) took new findings")
-        if s.emptied:
-            parts.append(f"{len(s.emptied)} draft(s) closed (windows shut or nothing owed)")
-        if s.flagged:
-            parts.append(f"[yellow]{len(s.flagged)} filed claim(s) flagged for review: "
-                         f"{', '.join(s.flagged[:10])}[/yellow]")  # fmt: skip
-        console.print("Claims: " + "; ".join(parts) + ".")
-    if updated.paid:
-        claims = sorted({p.claim_id for p in updated.paid}, key=lambda c: int(c[1:]))
-        money, units = sum(p.amount for p in updated.paid), sum(p.units for p in updated.paid)
-        console.print(
-            f"Reimbursements matched to filed claims {', '.join(claims[:10])}: "
-            f"{units} unit(s), {money:,.2f} recovered."
-        )
+    for line in updated.lines():
+        console.print(line, markup=False, style="yellow" if "flagged" in line else None)
 
 
 @click.group("claims")

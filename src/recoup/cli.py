@@ -30,6 +30,7 @@ from recoup.audit_cli import (
 from recoup.claims_cli import claims_group, print_update
 from recoup.ingest import FileResult, import_paths
 from recoup.reports.marketplaces import normalise_marketplace
+from recoup.serve_cli import serve_command
 from recoup.settings import Settings
 from recoup.simulate import SimConfig, simulate
 from recoup.simulate.compare import differences
@@ -263,5 +264,12 @@ def demo(
         sys.exit(1)
 
 
-for _command in (audit_command, findings_command, export_lake_command, claims_group, sync_command):
+for _command in (
+    audit_command,
+    findings_command,
+    export_lake_command,
+    claims_group,
+    sync_command,
+    serve_command,
+):
     main.add_command(_command)

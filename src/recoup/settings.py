@@ -32,6 +32,15 @@ class SyncSettings(BaseModel):
     poll_limit_minutes: float = 30.0  # then give up for now: the next sync resumes the report
 
 
+class WebSettings(BaseModel):
+    """`[web]` in recoup.toml. The password itself never goes here: `RECOUP_WEB_PASSWORD`, or a
+    0600 file named by `password_file`. It is required to bind anywhere but loopback."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    password_file: Path | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RECOUP_", toml_file="recoup.toml", extra="ignore")
 
@@ -39,6 +48,7 @@ class Settings(BaseSettings):
     account: str = "default"
     audit: AuditSettings = Field(default_factory=AuditSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -106,14 +106,19 @@ def claims(
     states: Sequence[str] = (),
     kinds: Sequence[str] = (),
     closing_by: dt.date | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
+    """Soonest deadline first; `limit`/`offset` page through them (the dashboard)."""
     clause, params = where({"account": account}, {"state": states, "kind": kinds})
     if closing_by is not None:
         clause += " AND window_closes <= ?"
         params.append(closing_by)
+    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
     return dicts(con.execute(
         f"SELECT * FROM claims WHERE {clause} "
-        "ORDER BY window_closes, CAST(substr(claim_id, 2) AS BIGINT)", params,
+        f"ORDER BY window_closes, CAST(substr(claim_id, 2) AS BIGINT){page}", params,
     ))  # fmt: skip
 
 

@@ -52,14 +52,19 @@ class Credentials:
                 f"endpoint={self.endpoint!r}, marketplaces={self.marketplaces!r})")  # fmt: skip
 
 
-def _from_file(path: Path) -> dict[str, str]:
+def check_private(path: Path, what: str = "credentials file") -> None:
+    """A secret file must exist and be readable by its owner only (mode 0600)."""
     if not path.is_file():
-        raise CredentialsError(f"{path}: no such credentials file")
+        raise CredentialsError(f"{path}: no such {what}")
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise CredentialsError(
             f"{path}: readable by others (mode {mode:04o}); run chmod 600 {path}"
         )
+
+
+def _from_file(path: Path) -> dict[str, str]:
+    check_private(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:

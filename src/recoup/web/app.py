@@ -1,0 +1,51 @@
+"""The dashboard application: pages over one workspace, for one seller account at a time.
+
+`create_app()` wires the pieces: the access guard (security.py), the shared page context
+(dashboard.py), the static files and one router per page in `routes/`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from recoup.claims.store import ClaimError
+from recoup.settings import Settings
+from recoup.web import db
+from recoup.web.dashboard import Dashboard, Refused, partial
+from recoup.web.jobs import JobRunning
+from recoup.web.routes import claims, findings, imports, login, overview, setup
+from recoup.web.security import Guard
+
+
+def create_app(root: Path, settings: Settings, guard: Guard) -> FastAPI:
+    app = FastAPI(title="recoup", docs_url=None, redoc_url=None, openapi_url=None)
+    dashboard = Dashboard(root, settings, guard)
+    app.state.dashboard = dashboard
+    app.middleware("http")(guard)
+    static = resources.files("recoup.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    for module in (overview, findings, claims, imports, setup, login):
+        app.include_router(module.router)
+
+    @app.exception_handler(db.Busy)
+    async def busy(request: Request, error: db.Busy) -> Response:
+        template = "_busy.html" if partial(request) else "busy.html"
+        response = dashboard.render(request, template, status_code=503, message=str(error))
+        response.headers["Retry-After"] = "3"
+        return response
+
+    @app.exception_handler(ClaimError)
+    @app.exception_handler(Refused)
+    async def refused(request: Request, error: Exception) -> Response:
+        return dashboard.render(request, "_message.html", status_code=422, error=str(error))
+
+    @app.exception_handler(JobRunning)
+    async def running(request: Request, error: JobRunning) -> Response:
+        return dashboard.render(request, "_message.html", status_code=409, error=str(error))
+
+    return app

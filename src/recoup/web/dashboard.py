@@ -1,0 +1,111 @@
+"""What every page shares: the workspace, the settings, the jobs, the account being looked at,
+and the Jinja templates (autoescaped: report text such as product titles and customer comments
+can hold HTML)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from recoup.claims.forms import forms
+from recoup.settings import Settings
+from recoup.web.jobs import Jobs
+from recoup.web.security import Guard
+
+ACCOUNT_COOKIE = "recoup_account"
+PAGES = (("/", "Overview"), ("/findings", "Findings"), ("/claims", "Claims"),
+         ("/imports", "Imports"), ("/settings", "Settings"))  # fmt: skip
+
+
+class Refused(ValueError):
+    """A form the dashboard cannot act on; the message says why (shown where the form is)."""
+
+
+def money(value: Any, currency: str | None = None) -> str:
+    amount = Decimal(value or 0)
+    text = f"{amount:,.2f}"
+    return f"{text} {currency}" if currency else text
+
+
+def kind_title(kind: str) -> str:
+    form = forms().get(kind)
+    return form.title if form else kind.replace("_", " ")
+
+
+def label(value: str | None) -> str:
+    return (value or "").replace("_", " ")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("recoup.web", "templates"),
+        autoescape=True,  # every template, whatever its name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(money=money, kind_title=kind_title, label=label)
+    env.globals.update(pages=PAGES)
+    return env
+
+
+class Dashboard:
+    """What every route needs: the workspace, the settings, the jobs, the templates."""
+
+    def __init__(self, root: Path, settings: Settings, guard: Guard) -> None:
+        self.root = root
+        self.settings = settings
+        self.guard = guard
+        self.jobs = Jobs(root, settings)
+        self.templates = _environment()
+
+    def accounts(self, con: Any) -> list[str]:
+        rows = con.execute(
+            "SELECT account FROM source_files UNION SELECT account FROM audits "
+            "UNION SELECT account FROM claims ORDER BY 1"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def account(self, request: Request, con: Any) -> tuple[str, list[str]]:
+        """The account this browser looks at: its choice, else the configured one if it has
+        data, else the most recently audited, else the first with any file."""
+        known = self.accounts(con)
+        chosen = request.cookies.get(ACCOUNT_COOKIE)
+        if chosen in known:
+            return str(chosen), known
+        if self.settings.account in known or not known:
+            return self.settings.account, known
+        row = con.execute("SELECT account FROM audits ORDER BY ran_at DESC LIMIT 1").fetchone()
+        return (row[0] if row else known[0]), known
+
+    def render(
+        self, request: Request, template: str, status_code: int = 200, **context: Any
+    ) -> HTMLResponse:
+        context.setdefault("account", "")
+        context.setdefault("accounts", [])
+        page = self.templates.get_template(template).render(
+            request=request,
+            csrf=getattr(request.state, "csrf", ""),
+            path=request.url.path,
+            today=dt.date.today(),
+            login_required=self.guard.password is not None,
+            **context,
+        )
+        return HTMLResponse(page, status_code=status_code)
+
+    def page(self, request: Request, con: Any, template: str, **context: Any) -> HTMLResponse:
+        """A page for the current account (full page, or only the part htmx asked for)."""
+        account, accounts = self.account(request, con)
+        context.setdefault("account", account)
+        return self.render(request, template, accounts=accounts, **context)
+
+
+def partial(request: Request) -> bool:
+    """htmx asked for a part of the page, not a whole one (never on a history restore)."""
+    return "hx-request" in request.headers and "hx-history-restore-request" not in request.headers

@@ -1,0 +1,30 @@
+"""One router per dashboard page."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from fastapi import Request
+
+from recoup.web.dashboard import Dashboard
+
+PAGE_SIZE = 50
+
+
+def dashboard(request: Request) -> Dashboard:
+    return cast(Dashboard, request.app.state.dashboard)
+
+
+def page_number(value: str | None) -> int:
+    """A page number from the query string; anything odd is page 1."""
+    try:
+        return max(1, int(value or 1))
+    except ValueError:
+        return 1
+
+
+def pages(total: int, page: int, size: int = PAGE_SIZE) -> dict[str, int]:
+    last = max(1, -(-total // size))
+    page = min(page, last)
+    return {"page": page, "last": last, "total": total, "offset": (page - 1) * size,
+            "size": size}  # fmt: skip

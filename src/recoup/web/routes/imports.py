@@ -1,0 +1,160 @@
+"""Imports: upload report files (many at once), see what each was recognised as, the period it
+covers and any rows that could not be read; run an audit. Both run as jobs with progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse
+
+from recoup.claims.store import dicts
+from recoup.reports import REPORT_TYPES
+from recoup.reports.marketplaces import SITES, normalise_marketplace
+from recoup.web import db
+from recoup.web.dashboard import Refused, partial
+from recoup.web.routes import PAGE_SIZE, dashboard, page_number, pages
+
+router = APIRouter()
+TITLES = {r.table: r.title for r in reversed(REPORT_TYPES)}  # the first layout's title wins
+REJECTS_SHOWN = 200
+
+
+def _upload_name(filename: str | None, number: int) -> str:
+    """The file's own name (reports are cited by it), without any folder a browser sent."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name if name not in ("", ".", "..") else f"upload-{number}"
+
+
+def save_uploads(files: list[UploadFile]) -> Path:
+    """Each upload into its own numbered folder (two files may share a name)."""
+    folder = Path(tempfile.mkdtemp(prefix="recoup-upload-"))
+    try:
+        for number, upload in enumerate(files, 1):
+            if not upload.filename and not upload.size:
+                continue  # the browser's empty part when no file was chosen
+            target = folder / f"{number:04d}" / _upload_name(upload.filename, number)
+            target.parent.mkdir()
+            with target.open("wb") as out:
+                shutil.copyfileobj(upload.file, out, 1024 * 1024)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+
+
+def _account_name(text: str, current: str) -> str:
+    name = text.strip() or current
+    if len(name) > 64 or any(ch in name for ch in "/\\\n\r\t"):
+        raise Refused("an account name is at most 64 characters, without slashes or tabs")
+    return name
+
+
+@router.get("/imports", response_class=HTMLResponse)
+def imports(request: Request) -> HTMLResponse:
+    app = dashboard(request)
+    with db.connect(app.root) as con:
+        account, _ = app.account(request, con)
+        reports = dicts(con.execute(
+            "SELECT canonical, count(*) AS files, sum(rows) AS rows, sum(rejects) AS rejects, "
+            "min(first_date) AS first_date, max(last_date) AS last_date FROM source_files "
+            "WHERE account = ? GROUP BY canonical ORDER BY canonical", [account],
+        ))  # fmt: skip
+        total = sum(r["files"] for r in reports)
+        paging = pages(total, page_number(request.query_params.get("page")))
+        files = dicts(con.execute(
+            "SELECT file_id, name, canonical, encoding, rows, rejects, first_date, last_date, "
+            "imported_at, (SELECT count(*) FROM import_warnings w WHERE w.file_id = s.file_id) "
+            "AS warnings FROM source_files s WHERE account = ? "
+            f"ORDER BY imported_at DESC, file_id DESC LIMIT {PAGE_SIZE} OFFSET {paging['offset']}",
+            [account],
+        ))  # fmt: skip
+        audits = dicts(con.execute(
+            "SELECT as_of, engine, ran_at, findings FROM audits WHERE account = ? "
+            "ORDER BY ran_at DESC LIMIT 5", [account],
+        ))  # fmt: skip
+        template = "_files_table.html" if partial(request) else "imports.html"
+        job = app.jobs.current()
+        return app.page(
+            request, con, template,
+            reports=reports, files=files, paging=paging, titles=TITLES, audits=audits,
+            marketplaces=sorted(set(SITES.values())), job=job,
+            summary=app.jobs.summary(job) if job else {},
+        )  # fmt: skip
+
+
+@router.get("/imports/{file_id}/rejects", response_class=HTMLResponse)
+def rejects(request: Request, file_id: int) -> HTMLResponse:
+    app = dashboard(request)
+    with db.connect(app.root) as con:
+        account, _ = app.account(request, con)
+        found = dicts(con.execute(
+            "SELECT file_id, name, rejects FROM source_files WHERE file_id = ? AND account = ?",
+            [file_id, account],
+        ))  # fmt: skip
+        if not found:
+            raise HTTPException(404, "no such imported file for this account")
+        rows = dicts(con.execute(
+            "SELECT line, column_name, raw_text, problem FROM rejects WHERE file_id = ? "
+            f"ORDER BY line NULLS FIRST LIMIT {REJECTS_SHOWN}", [file_id],
+        ))  # fmt: skip
+        warnings = con.execute("SELECT message FROM import_warnings WHERE file_id = ?", [file_id])
+        messages = [r[0] for r in warnings.fetchall()]
+        return app.page(request, con, "_rejects.html", file=found[0], rejects=rows,
+                        warnings=messages, shown=REJECTS_SHOWN)  # fmt: skip
+
+
+@router.post("/imports", response_class=HTMLResponse)
+def upload(
+    request: Request,
+    files: Annotated[list[UploadFile] | None, File()] = None,
+    marketplace: Annotated[str, Form()] = "",
+    account: Annotated[str, Form()] = "",
+    expect: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    app = dashboard(request)
+    market = None
+    if marketplace.strip():
+        market = normalise_marketplace(marketplace)
+        if market is None:
+            raise Refused(f"unknown marketplace {marketplace!r}")
+    with db.connect(app.root) as con:
+        current, _ = app.account(request, con)
+    name = _account_name(account, current)
+    folder = save_uploads(files or [])
+    if not any(p.is_file() for p in folder.rglob("*")):
+        shutil.rmtree(folder, ignore_errors=True)
+        raise Refused("choose one or more report files first")
+    job = app.jobs.start_import(folder, name, market, expect=expect or None)
+    return app.render(request, "_job.html", job=job, summary=app.jobs.summary(job),
+                      titles=TITLES)  # fmt: skip
+
+
+@router.post("/audit", response_class=HTMLResponse)
+def audit(request: Request, as_of: Annotated[str, Form()] = "") -> HTMLResponse:
+    app = dashboard(request)
+    today = dt.date.today()
+    try:
+        day = dt.date.fromisoformat(as_of.strip()) if as_of.strip() else today
+    except ValueError:
+        raise Refused(f"{as_of!r} is not a date (YYYY-MM-DD)") from None
+    if day > today:
+        raise Refused(f"{day} is in the future: an audit looks at what has happened")
+    with db.connect(app.root) as con:
+        account, _ = app.account(request, con)
+    job = app.jobs.start_audit(account, day)
+    return app.render(request, "_job.html", job=job, summary=app.jobs.summary(job), titles=TITLES)
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_panel(request: Request, job_id: str) -> HTMLResponse:
+    app = dashboard(request)
+    job = app.jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, "that job is no longer remembered (the dashboard restarted?)")
+    context: dict[str, Any] = {"job": job, "summary": app.jobs.summary(job), "titles": TITLES}
+    return app.render(request, "_job.html", **context)
