@@ -1,0 +1,362 @@
+"""The dashboard, for real: `recoup serve` in a subprocess on a free port, driven by Playwright
+in Debian's Chromium (the full seller flow, escaping), and by plain HTTP (password, CSRF, the
+loopback host check, a busy workspace)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import pytest
+from click.testing import CliRunner
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from recoup.cli import main
+from recoup.simulate import SimConfig, simulate
+from recoup.workspace import DB_NAME
+from tests.claim_files import newer_reimbursements, payment
+from tests.web_server import CHROMIUM_ARGS, chromium_or_skip, clean_env, serving
+
+TODAY = dt.date.today()  # the server files claims and compares windows with today
+HOSTILE = '<script>window.__pwned = 1</script><img src="x" onerror="window.__pwned = 2">'
+JOB_SECONDS = 180_000  # ms: an import or audit job on 2 slow cores
+
+
+@pytest.fixture(scope="module")
+def account(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A simulated seller's reports, up to today, with the real files' quirks."""
+    folder = tmp_path_factory.mktemp("web")
+    simulate(SimConfig(seed=11, as_of=TODAY), folder / "account", quirks=True)
+    return folder / "account" / "reports"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    path = chromium_or_skip()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(accept_downloads=True)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert errors == [], errors  # no script error on any page
+
+
+def cli(root: Path, *args: str) -> str:
+    result = CliRunner().invoke(main, ["--workspace", str(root), *args])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    return result.output
+
+
+def amount(page: Page, measure: str) -> Decimal:
+    cell = page.locator(f"#figure-{measure}-USD .amount")
+    return Decimal(cell.get_attribute("data-amount") or "0")
+
+
+def wait_for_job(page: Page) -> None:
+    panel = page.locator("#job-panel")
+    expect(panel).to_have_attribute("data-state", re.compile("done|failed"), timeout=JOB_SECONDS)
+    expect(panel).to_have_attribute("data-state", "done")
+
+
+def members(root: Path, claim_id: str) -> list[dict[str, Any]]:
+    """Read the claim's findings straight from the file (the server holds no lock when idle)."""
+    con = duckdb.connect(str(root / DB_NAME), read_only=True)
+    try:
+        cursor = con.execute(
+            "SELECT * FROM claim_findings WHERE claim_id = ? AND removed_on IS NULL", [claim_id]
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
+# -- the seller's whole flow in the browser ------------------------------------------------------
+
+
+def test_upload_audit_file_a_claim_and_see_it_reimbursed(
+    account: Path, page: Page, tmp_path: Path
+) -> None:
+    root = tmp_path / "ws"
+    with serving(root, tmp_path) as base:
+        page.goto(base + "/")
+        expect(page.get_by_text("No audit yet")).to_be_visible()
+
+        # Upload every report at once, for a new account.
+        page.goto(base + "/imports")
+        reports = sorted(p for p in account.iterdir() if p.is_file())
+        page.set_input_files("input[name=files]", [str(p) for p in reports])
+        page.select_option("select[name=marketplace]", "US")
+        page.fill("input[name=account]", "shop1")
+        page.get_by_role("button", name="Import").click()
+        wait_for_job(page)
+        panel = page.locator("#job-panel")
+        expect(panel).to_contain_text(f"{len(reports)} imported, 0 already imported, 0 failed")
+        expect(panel).to_contain_text("Inventory Ledger")
+        expect(panel).to_contain_text("FBA Reimbursements")
+
+        # Run the audit from the browser.
+        page.reload()
+        expect(page.locator("select[name=account]")).to_have_value("shop1")
+        page.get_by_role("button", name="Run the audit").click()
+        wait_for_job(page)
+        expect(page.locator("#job-panel")).to_contain_text("new draft claim(s)")
+
+        # The money figures.
+        page.goto(base + "/")
+        expect(page.locator("h1")).to_have_text("What Amazon owes shop1")
+        assert amount(page, "claimable") > 0
+        assert amount(page, "detected") >= amount(page, "claimable")
+        recovered_before = amount(page, "recovered")
+        assert recovered_before == 0
+        expect(page.locator("canvas[data-chart=owed]")).to_have_attribute("data-drawn", "1")
+
+        # A finding opens its evidence: the report rows, with file and line.
+        page.goto(base + "/findings")
+        everything = page.locator("#findings-count").inner_text()
+        page.select_option("select[name=kind]", "inbound_shortage")
+        expect(page.locator("#findings-count")).not_to_have_text(everything)
+        expect(page).to_have_url(re.compile("kind=inbound_shortage"))
+        assert page.locator("#results tr.finding").count() > 0
+        for row in page.locator("#results tr.finding").all():
+            expect(row).to_contain_text("Units shipped to Amazon but not received")
+        page.locator("#results tr.finding").first.get_by_role("button", name="Evidence").click()
+        evidence = page.locator("#evidence-1 .evidence")
+        expect(evidence).to_contain_text("inbound-shipment-items.csv")
+        assert re.search(r"inbound-shipment-items\.csv\s+\d+", evidence.inner_text())
+
+        # Open an inbound draft: its case text, the copy button, the evidence CSV.
+        page.goto(base + "/claims?state=draft&kind=inbound_shortage")
+        page.locator("#claims-list tbody a").first.click()
+        claim_id = page.locator("h1").inner_text().split(":")[0].removeprefix("Claim ").strip()
+        expect(page.locator("#case-text")).to_contain_text("Subject:")
+        page.get_by_role("button", name="Copy the case text").click()
+        expect(page.get_by_role("button", name="Copied")).to_be_visible()
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied.startswith("Subject:")
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Evidence CSV").click()
+        rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8"))))
+        assert rows
+        assert {"report", "file", "line"} <= set(rows[0])
+
+        # File it with a case id.
+        page.fill("input[name=case_id]", "5550001234")
+        page.get_by_role("button", name="Mark filed").click()
+        expect(page.locator("#claim-state")).to_have_text("filed")
+        expect(page.locator("#claim")).to_contain_text("Filed as case 5550001234")
+
+        # Amazon pays on that case: a newer Reimbursements download, uploaded in the browser.
+        units = sum(m["quantity"] for m in members(root, claim_id))
+        first = members(root, claim_id)[0]
+        paid = payment({}, first, case_id="5550001234", reason="Lost_Inbound",
+                       approval_date=f"{TODAY}T10:00:00+00:00",
+                       quantity_reimbursed_cash=units, quantity_reimbursed_total=units,
+                       amount_total=f"{units * 7}.50")  # fmt: skip
+        newer = newer_reimbursements(
+            account / "reimbursements.txt", tmp_path / "reimbursements-newer.txt", [paid]
+        )
+        page.goto(base + "/imports")
+        page.set_input_files("input[name=files]", str(newer))
+        page.select_option("select[name=marketplace]", "US")
+        page.get_by_role("button", name="Import").click()
+        wait_for_job(page)
+        expect(page.locator("#job-panel")).to_contain_text(f"matched to filed claims {claim_id}")
+
+        page.goto(base + f"/claims/{claim_id}")
+        expect(page.locator("#claim-state")).to_have_text("reimbursed")
+        page.goto(base + "/")
+        assert amount(page, "recovered") - recovered_before == Decimal(f"{units * 7}.50")
+
+
+# -- escaping ------------------------------------------------------------------------------------
+
+
+def hostile_copy(source: Path, target: Path) -> Path:
+    """The reports with every product title and customer comment replaced by HTML."""
+    target.mkdir()
+    columns = {"Title", "product-name", "customer-comments"}
+    for path in source.iterdir():
+        raw = path.read_bytes()
+        bom = raw.startswith(b"\xef\xbb\xbf")
+        encoding = "utf-8-sig" if bom else "cp1252"
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            encoding, text = "utf-8", raw.decode("utf-8")
+        lines = text.splitlines(keepends=True)
+        sep = "\t" if "\t" in lines[0] else ","
+        header = [h.strip().strip('"') for h in lines[0].rstrip("\r\n").split(sep)]
+        wanted = [i for i, h in enumerate(header) if h in columns]
+        if wanted and sep == "\t":
+            out = [lines[0]]
+            for line in lines[1:]:
+                end = line[len(line.rstrip("\r\n")) :]
+                cells = line.rstrip("\r\n").split(sep)
+                for i in wanted:
+                    if i < len(cells):
+                        cells[i] = HOSTILE
+                out.append(sep.join(cells) + end)
+            text = "".join(out)
+        (target / path.name).write_bytes(text.encode(encoding))
+    return target
+
+
+def test_product_titles_and_customer_comments_are_shown_as_text(
+    account: Path, page: Page, tmp_path: Path
+) -> None:
+    reports = hostile_copy(account, tmp_path / "reports")
+    root = tmp_path / "ws"
+    cli(root, "import", "--account", "demo", "--marketplace", "US", str(reports))
+    cli(root, "audit", "--account", "demo")
+    with serving(root, tmp_path) as base:
+        for kind in ("warehouse_lost", "return_damaged_by_amazon"):
+            page.goto(base + f"/findings?kind={kind}")
+            page.locator("#results tr.finding").first.get_by_role("button", name="Evidence").click()
+            evidence = page.locator("#evidence-1 .evidence")
+            expect(evidence).to_contain_text("<script>window.__pwned = 1</script>")
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator('img[src="x"]').count() == 0
+        claim = page.request.get(base + "/claims?state=draft")
+        assert claim.ok
+        assert "<script>window" not in claim.text()
+        headers = page.request.get(base + "/").headers
+        assert "script-src 'self'" in headers["content-security-policy"]
+
+
+# -- password, CSRF, the loopback host check -----------------------------------------------------
+
+
+def token_of(client: httpx.Client, base: str, path: str = "/") -> str:
+    found = re.search(r'"X-CSRF-Token": "([0-9a-f]+)"', client.get(base + path).text)
+    assert found, "the page carries no CSRF token"
+    return found[1]
+
+
+def test_binding_beyond_loopback_needs_a_password(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "recoup", "--workspace", str(tmp_path / "ws"), "serve",
+         "--host", "0.0.0.0", "--port", "1"],
+        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "needs a password" in result.stderr
+    assert "RECOUP_WEB_PASSWORD" in result.stderr
+    # A password file readable by others is refused too.
+    loose = tmp_path / "password"
+    loose.write_text("hunter2-but-longer\n")
+    loose.chmod(0o644)
+    (tmp_path / "recoup.toml").write_text(f'[web]\npassword_file = "{loose}"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "recoup", "--workspace", str(tmp_path / "ws"), "serve",
+         "--host", "0.0.0.0", "--port", "1"],
+        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "chmod 600" in result.stderr
+
+
+def test_password_login_and_csrf_on_a_public_bind(tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("correct horse battery\n")
+    secret.chmod(0o600)
+    (tmp_path / "recoup.toml").write_text(f'[web]\npassword_file = "{secret}"\n')
+    with serving(tmp_path / "ws", tmp_path, host="0.0.0.0") as base, httpx.Client() as client:
+        # Nothing is shown before logging in.
+        first = client.get(base + "/findings")
+        assert first.status_code == 303
+        assert first.headers["location"] == "/login?next=/findings"
+        assert client.get(base + "/claims", headers={"HX-Request": "true"}).status_code == 401
+        assert client.get(base + "/static/app.css").status_code == 200
+        # The login form itself is protected: no token, no login.
+        refused = client.post(base + "/login", data={"password": "correct horse battery"})
+        assert refused.status_code == 403
+        token = token_of(client, base, "/login")
+        wrong = client.post(base + "/login", data={"password": "guess"},
+                            headers={"X-CSRF-Token": token})  # fmt: skip
+        assert wrong.status_code == 401
+        assert "not right" in wrong.text
+        before = client.cookies.get("recoup_session")
+        login = {"password": "correct horse battery", "next": "/claims"}
+        right = client.post(base + "/login", data=login, headers={"X-CSRF-Token": token})
+        assert right.status_code == 204
+        assert right.headers["HX-Redirect"] == "/claims"
+        assert client.cookies.get("recoup_session") != before  # a new session on login
+        assert client.get(base + "/findings").status_code == 200
+        # Changes need this session's token, and refuse other sites.
+        action = base + "/claims/C1/resolve"
+        assert client.post(action, data={"outcome": "withdrawn"}).status_code == 403
+        assert client.post(action, data={"outcome": "withdrawn"},
+                           headers={"X-CSRF-Token": token}).status_code == 403  # fmt: skip
+        token = token_of(client, base)
+        assert client.post(action, data={"outcome": "withdrawn"},
+                           headers={"X-CSRF-Token": token, "Origin": "http://evil.example"},
+                           ).status_code == 403  # fmt: skip
+        allowed = client.post(action, data={"outcome": "withdrawn"},
+                              headers={"X-CSRF-Token": token})  # fmt: skip
+        assert allowed.status_code == 422  # past the guard: there is no claim C1
+        assert "no claim" in allowed.text
+        # Another browser with a stolen token but no session gets nothing.
+        with httpx.Client() as other:
+            stolen = other.post(action, data={"outcome": "withdrawn"},
+                                headers={"X-CSRF-Token": token})  # fmt: skip
+            assert stolen.status_code == 401
+
+
+def test_loopback_bind_checks_csrf_and_the_host_name(tmp_path: Path) -> None:
+    with serving(tmp_path / "ws", tmp_path) as base, httpx.Client() as client:
+        assert client.get(base + "/").status_code == 200
+        # A page served under another name (DNS rebinding) is refused.
+        assert client.get(base + "/", headers={"Host": "evil.example"}).status_code == 400
+        action = base + "/audit"
+        assert client.post(action, data={"as_of": str(TODAY)}).status_code == 403
+        token = token_of(client, base)
+        assert client.post(action, data={"as_of": "2999-01-01"},
+                           headers={"X-CSRF-Token": token}).status_code == 422  # fmt: skip
+
+
+# -- a workspace another process is writing ------------------------------------------------------
+
+
+def test_a_busy_workspace_shows_a_busy_page_and_the_server_keeps_no_lock(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    with serving(root, tmp_path) as base, httpx.Client(timeout=30) as client:
+        assert client.get(base + "/findings").status_code == 200
+        # The CLI can use the workspace while the dashboard runs (it holds no connection).
+        status = subprocess.run(
+            [sys.executable, "-m", "recoup", "--workspace", str(root), "status"],
+            cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert status.returncode == 0, status.stderr
+        writer = duckdb.connect(str(root / DB_NAME))  # as `recoup import` would hold it
+        try:
+            busy = client.get(base + "/findings")
+            assert busy.status_code == 503
+            assert "The workspace is busy" in busy.text
+            assert busy.headers["retry-after"] == "3"
+            part = client.get(base + "/claims", headers={"HX-Request": "true"})
+            assert part.status_code == 503
+            assert part.text.strip().startswith('<div class="notice busy"')
+        finally:
+            writer.close()
+        assert client.get(base + "/findings").status_code == 200
