@@ -42,6 +42,8 @@ def create_app(root: Path, settings: Settings, guard: Guard) -> FastAPI:
     @app.exception_handler(ClaimError)
     @app.exception_handler(Refused)
     async def refused(request: Request, error: Exception) -> Response:
+        if request.method == "GET" and not partial(request):  # a link to a claim that is not
+            return dashboard.render(request, "error.html", status_code=404, error=str(error))
         return dashboard.render(request, "_message.html", status_code=422, error=str(error))
 
     @app.exception_handler(JobRunning)

@@ -5,6 +5,8 @@ can hold HTML)."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from recoup.claims.forms import forms
 from recoup.settings import Settings
 from recoup.web.jobs import Jobs
 from recoup.web.security import Guard
+from recoup.workspace import DB_NAME
 
 ACCOUNT_COOKIE = "recoup_account"
 PAGES = (("/", "Overview"), ("/findings", "Findings"), ("/claims", "Claims"),
@@ -64,6 +67,33 @@ class Dashboard:
         self.guard = guard
         self.jobs = Jobs(root, settings)
         self.templates = _environment()
+        self._cache: dict[tuple[Any, ...], Any] = {}
+        self._cache_lock = threading.Lock()
+
+    def signature(self) -> tuple[int, ...]:
+        """Changes whenever anything is written to the workspace: a commit goes to the WAL, a
+        checkpoint to the database file."""
+        out: list[int] = []
+        for path in (self.root / DB_NAME, self.root / f"{DB_NAME}.wal"):
+            try:
+                stat = path.stat()
+                out += [stat.st_mtime_ns, stat.st_size]
+            except FileNotFoundError:
+                out += [0, 0]
+        return tuple(out)
+
+    def cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """`compute()` once per key while the workspace is unchanged (the overview's figures
+        take most of a second on a ten-million-row account; a reload should not)."""
+        full = (*key, self.signature())
+        with self._cache_lock:
+            if full in self._cache:
+                return self._cache[full]
+        value = compute()
+        with self._cache_lock:
+            self._cache = {k: v for k, v in self._cache.items() if k[:-1] != key}
+            self._cache[full] = value
+        return value
 
     def accounts(self, con: Any) -> list[str]:
         rows = con.execute(

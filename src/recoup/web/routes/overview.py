@@ -56,7 +56,8 @@ def overview(request: Request) -> HTMLResponse:
     app = dashboard(request)
     with db.connect(app.root) as con:
         account, _ = app.account(request, con)
-        result = figures(con, account, dt.date.today())
+        today = dt.date.today()
+        result = app.cached(("figures", account, today), lambda: figures(con, account, today))
         return app.page(
             request, con, "overview.html",
             figures=result,
