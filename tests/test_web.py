@@ -10,6 +10,7 @@ import io
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -105,13 +106,17 @@ def test_upload_audit_file_a_claim_and_see_it_reimbursed(
         # Upload every report at once, for a new account.
         page.goto(base + "/imports")
         reports = sorted(p for p in account.iterdir() if p.is_file())
-        page.set_input_files("input[name=files]", [str(p) for p in reports])
+        stray = tmp_path / "holiday-photos.txt"
+        stray.write_text("not a report\tat all\n1\t2\n")
+        page.set_input_files("input[name=files]", [*map(str, reports), str(stray)])
         page.select_option("select[name=marketplace]", "US")
         page.fill("input[name=account]", "shop1")
         page.get_by_role("button", name="Import").click()
         wait_for_job(page)
         panel = page.locator("#job-panel")
-        expect(panel).to_contain_text(f"{len(reports)} imported, 0 already imported, 0 failed")
+        expect(panel).to_contain_text(f"{len(reports)} imported, 0 already imported, 1 failed")
+        expect(panel.locator("tr.failed")).to_contain_text("holiday-photos.txt")
+        assert "recoup-upload" not in panel.inner_text()  # files keep the names they had
         expect(panel).to_contain_text("Inventory Ledger")
         expect(panel).to_contain_text("FBA Reimbursements")
 
@@ -360,3 +365,14 @@ def test_a_busy_workspace_shows_a_busy_page_and_the_server_keeps_no_lock(tmp_pat
         finally:
             writer.close()
         assert client.get(base + "/findings").status_code == 200
+        # A command started while another process holds the workspace waits for it.
+        writer = duckdb.connect(str(root / DB_NAME))
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "recoup", "--workspace", str(root), "status"],
+            cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        time.sleep(1.5)
+        writer.close()
+        _out, err = waiting.communicate(timeout=120)
+        assert waiting.returncode == 0, err

@@ -37,7 +37,7 @@ from recoup.simulate.compare import differences
 from recoup.status import workspace_status
 from recoup.summary import print_import_summary, print_status, summary_console
 from recoup.sync_cli import sync_command
-from recoup.workspace import Workspace
+from recoup.workspace import Workspace, WorkspaceBusy
 
 LARGE_FILE = 1024 * 1024  # files from this size on get a progress bar
 
@@ -70,7 +70,17 @@ class RichReporter:
             self.task = None
 
 
-@click.group()
+class Recoup(click.Group):
+    """The command group; a workspace another process holds is a clear message, not a trace."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except WorkspaceBusy as busy:
+            raise click.ClickException(str(busy)) from None
+
+
+@click.group(cls=Recoup)
 @click.option(
     "--workspace",
     type=click.Path(file_okay=False, path_type=Path),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,42 @@ import duckdb
 from recoup.merge import all_view_sql
 
 DB_NAME = "recoup.duckdb"
+WAIT_SECONDS = 10.0  # how long a command waits for another recoup process to let go
+
+
+class WorkspaceBusy(RuntimeError):
+    """Another process holds the workspace's database (DuckDB lets one process write it)."""
+
+
+def _holder(error: Exception) -> str:
+    found = re.search(r"held in (.+?) \(PID (\d+)\)", str(error))
+    if not found:
+        return "another process"
+    return f"another process ({found[1].rsplit('/', 1)[-1]}, pid {found[2]})"
+
+
+def connect(path: Path, wait: float = WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+    """Open the database file, waiting up to `wait` seconds while another process holds it
+    (`recoup serve` holds it only for a moment per page; an import or audit for longer)."""
+    deadline = time.monotonic() + wait
+    pause = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(path))
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WorkspaceBusy(
+                    f"The workspace is busy: {_holder(error)} is using {path}, such as recoup "
+                    "import, audit or sync, or an import or audit run from the dashboard."
+                ) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.4)
+        else:
+            # recoup shows its own progress; DuckDB's bar would write into the command's output.
+            con.execute("SET enable_progress_bar = false")
+            return con
 
 
 @dataclass(frozen=True)
@@ -42,15 +79,15 @@ def migrations() -> list[Migration]:
 class Workspace:
     """An open workspace. Use as a context manager, or call `close()`."""
 
-    def __init__(self, root: Path, *, target_version: int | None = None) -> None:
+    def __init__(
+        self, root: Path, *, target_version: int | None = None, wait: float = WAIT_SECONDS
+    ) -> None:
         self.root = root
         self.raw_dir = root / "raw"
         self.tmp_dir = root / "tmp"
         for folder in (self.root, self.raw_dir, self.tmp_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        # recoup shows its own progress; DuckDB's bar would write into the command's output.
-        self.con = duckdb.connect(str(root / DB_NAME))
-        self.con.execute("SET enable_progress_bar = false")
+        self.con = connect(root / DB_NAME, wait)
         self.migrate(target_version)
         if target_version is None:
             self.sweep()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -74,14 +74,16 @@ def import_paths(
     marketplace: str | None = None,
     reporter: Reporter | None = None,
     declared_encoding: str | None = None,
+    name_of: Callable[[Path], str] = str,
 ) -> list[FileResult]:
     """Import every report under `paths`; one result per file, in the order read.
 
     `declared_encoding`: the codec the source named (an SP-API document's charset), tried
-    first; a file it cannot decode strictly is detected as usual."""
+    first; a file it cannot decode strictly is detected as usual. `name_of`: the name each file
+    is shown and cited by (default: its path as given)."""
     reporter = reporter or Silent()
     results = []
-    for item in expand(list(paths)):
+    for item in expand(list(paths), name_of):
         if isinstance(item, FileProblem):
             results.append(FileResult(item.name, "failed", problem=str(item)))
             continue

@@ -32,12 +32,12 @@ def _gunzip(opener: Callable[[], IO[bytes]]) -> Callable[[], IO[bytes]]:
     return open_
 
 
-def _zip_members(path: Path) -> Iterator[Incoming]:
+def _zip_members(path: Path, name_of: Callable[[Path], str]) -> Iterator[Incoming]:
     try:
         archive = zipfile.ZipFile(path)
         members = [m for m in archive.infolist() if not m.is_dir()]
     except (zipfile.BadZipFile, OSError) as exc:
-        raise FileProblem(str(path), f"not a readable zip archive ({exc})") from exc
+        raise FileProblem(name_of(path), f"not a readable zip archive ({exc})") from exc
     for member in members:
         if Path(member.filename).name in SKIPPED_NAMES or "__MACOSX" in member.filename:
             continue
@@ -45,18 +45,22 @@ def _zip_members(path: Path) -> Iterator[Incoming]:
         def opener(m: zipfile.ZipInfo = member) -> IO[bytes]:
             return archive.open(m)
 
-        name = f"{path}!{member.filename}"
+        name = f"{name_of(path)}!{member.filename}"
         if member.filename.endswith(".gz"):
             yield Incoming(name, path, _gunzip(opener))
         else:
             yield Incoming(name, path, opener)
 
 
-def expand(paths: list[Path]) -> Iterator[Incoming | FileProblem]:
-    """Every report under `paths`, in a stable order; problems are yielded, not raised."""
+def expand(
+    paths: list[Path], name_of: Callable[[Path], str] = str
+) -> Iterator[Incoming | FileProblem]:
+    """Every report under `paths`, in a stable order; problems are yielded, not raised.
+    `name_of`: the name a file is shown and cited by (the path as given, unless the caller
+    knows a better one, such as the name a browser uploaded it under)."""
     for path in paths:
         if not path.exists():
-            yield FileProblem(str(path), "no such file or folder")
+            yield FileProblem(name_of(path), "no such file or folder")
             continue
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
@@ -64,13 +68,13 @@ def expand(paths: list[Path]) -> Iterator[Incoming | FileProblem]:
                 continue
             if file.suffix.lower() == ".zip":
                 try:
-                    yield from _zip_members(file)
+                    yield from _zip_members(file, name_of)
                 except FileProblem as problem:
                     yield problem
             elif file.suffix.lower() == ".gz":
-                yield Incoming(str(file), file, _gunzip(_opener(file)))
+                yield Incoming(name_of(file), file, _gunzip(_opener(file)))
             else:
-                yield Incoming(str(file), file, _opener(file))
+                yield Incoming(name_of(file), file, _opener(file))
 
 
 def _opener(path: Path) -> Callable[[], IO[bytes]]:

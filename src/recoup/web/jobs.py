@@ -41,7 +41,7 @@ class Job:
     account: str
     started: dt.datetime = field(default_factory=dt.datetime.now)
     state: str = "running"  # running | done | failed
-    step: str = "waiting for the workspace"
+    step: str = "opening the workspace"
     done: int = 0
     total: int = 0
     finished: dt.datetime | None = None
@@ -128,7 +128,9 @@ class Jobs:
         marketplace: str | None,
         expect: str | None = None,
     ) -> Job:
-        """Import every file in `folder` (an upload), then delete the folder."""
+        """Import every file in `folder` (an upload: one numbered folder per file, holding it
+        under the name it was uploaded with, which is the name it is shown and cited by), then
+        delete the folder."""
         paths = sorted(p for p in folder.rglob("*") if p.is_file())
         job = Job(uuid.uuid4().hex[:12], "import", account, total=len(paths), expect=expect)
 
@@ -136,7 +138,7 @@ class Jobs:
             with db.workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
                 job.files = import_paths(
                     workspace, paths, account=account, marketplace=marketplace,
-                    reporter=Progress(job),
+                    reporter=Progress(job), name_of=lambda path: path.name,
                 )  # fmt: skip
                 job.step = "matching reimbursements to filed claims"
                 job.updated = claims.after_import(workspace.con, [account])

@@ -37,7 +37,7 @@ def claims_list(request: Request) -> HTMLResponse:
     q = request.query_params
     state = str(q.get("state")) if q.get("state") in store.STATES else "draft"
     kind = str(q.get("kind")) if q.get("kind") in KINDS else ""
-    with db.connect(app.root) as con:
+    with db.connection(app.root) as con:
         account, _ = app.account(request, con)
         counts = _counts(con, account)
         if kind:
@@ -95,14 +95,14 @@ def _actions(claim: dict[str, Any]) -> list[str]:
 
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
 def claim_page(request: Request, claim_id: str) -> HTMLResponse:
-    with db.connect(dashboard(request).root) as con:
+    with db.connection(dashboard(request).root) as con:
         return _claim_page(request, con, claim_id)
 
 
 @router.get("/claims/{claim_id}/evidence.csv")
 def evidence_csv(request: Request, claim_id: str) -> Response:
     app = dashboard(request)
-    with db.connect(app.root) as con:
+    with db.connection(app.root) as con:
         claim = store.claim(con, claim_id)
         policy = load_policy(app.settings.audit.windows, app.settings.audit.cost_basis)
         draft = drafts.render(con, claim["claim_id"], policy, dt.date.today(), app.root)
@@ -114,7 +114,7 @@ def evidence_csv(request: Request, claim_id: str) -> Response:
 @router.get("/claims/{claim_id}/case.txt")
 def case_text(request: Request, claim_id: str) -> Response:
     app = dashboard(request)
-    with db.connect(app.root) as con:
+    with db.connection(app.root) as con:
         claim = store.claim(con, claim_id)
         policy = load_policy(app.settings.audit.windows, app.settings.audit.cost_basis)
         draft = drafts.render(con, claim["claim_id"], policy, dt.date.today(), app.root)
@@ -135,7 +135,7 @@ def _day(text: str) -> dt.date:
 def _act(request: Request, claim_id: str, action: Any, done: str) -> HTMLResponse:
     """Run a workflow action and show the claim again, with what happened or why not. A claim
     that is now filed is matched at once against reimbursements already imported."""
-    with db.connect(dashboard(request).root) as con:
+    with db.connection(dashboard(request).root) as con:
         try:
             claim = action(con)
         except ClaimError as error:

@@ -103,7 +103,7 @@ def findings(request: Request) -> HTMLResponse:
     app = dashboard(request)
     filters = Filters.of(request)
     today = dt.date.today()
-    with db.connect(app.root) as con:
+    with db.connection(app.root) as con:
         account, _ = app.account(request, con)
         as_of = latest_as_of(con, account)
         rows: list[dict[str, Any]] = []
@@ -132,7 +132,7 @@ def findings(request: Request) -> HTMLResponse:
 def finding_evidence(request: Request, finding_id: str) -> HTMLResponse:
     """The report rows that make a finding, grouped by report, with file and line."""
     app = dashboard(request)
-    with db.connect(app.root) as con:
+    with db.connection(app.root) as con:
         account, _ = app.account(request, con)
         as_of = latest_as_of(con, account)
         found = dicts(con.execute(

@@ -57,7 +57,7 @@ def _account_name(text: str, current: str) -> str:
 @router.get("/imports", response_class=HTMLResponse)
 def imports(request: Request) -> HTMLResponse:
     app = dashboard(request)
-    with db.connect(app.root) as con:
+    with db.connection(app.root) as con:
         account, _ = app.account(request, con)
         reports = dicts(con.execute(
             "SELECT canonical, count(*) AS files, sum(rows) AS rows, sum(rejects) AS rejects, "
@@ -90,7 +90,7 @@ def imports(request: Request) -> HTMLResponse:
 @router.get("/imports/{file_id}/rejects", response_class=HTMLResponse)
 def rejects(request: Request, file_id: int) -> HTMLResponse:
     app = dashboard(request)
-    with db.connect(app.root) as con:
+    with db.connection(app.root) as con:
         account, _ = app.account(request, con)
         found = dicts(con.execute(
             "SELECT file_id, name, rejects FROM source_files WHERE file_id = ? AND account = ?",
@@ -122,7 +122,7 @@ def upload(
         market = normalise_marketplace(marketplace)
         if market is None:
             raise Refused(f"unknown marketplace {marketplace!r}")
-    with db.connect(app.root) as con:
+    with db.connection(app.root) as con:
         current, _ = app.account(request, con)
     name = _account_name(account, current)
     folder = save_uploads(files or [])
@@ -144,7 +144,7 @@ def audit(request: Request, as_of: Annotated[str, Form()] = "") -> HTMLResponse:
         raise Refused(f"{as_of!r} is not a date (YYYY-MM-DD)") from None
     if day > today:
         raise Refused(f"{day} is in the future: an audit looks at what has happened")
-    with db.connect(app.root) as con:
+    with db.connection(app.root) as con:
         account, _ = app.account(request, con)
     job = app.jobs.start_audit(account, day)
     return app.render(request, "_job.html", job=job, summary=app.jobs.summary(job), titles=TITLES)

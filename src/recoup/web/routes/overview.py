@@ -54,7 +54,7 @@ def charts(result: Figures) -> dict[str, Any]:
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request) -> HTMLResponse:
     app = dashboard(request)
-    with db.connect(app.root) as con:
+    with db.connection(app.root) as con:
         account, _ = app.account(request, con)
         today = dt.date.today()
         result = app.cached(("figures", account, today), lambda: figures(con, account, today))

@@ -36,7 +36,7 @@ def windows(overrides: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]
 def settings_page(request: Request) -> HTMLResponse:
     app = dashboard(request)
     rows, problem = windows(app.settings.audit.windows)
-    with db.connect(app.root) as con:
+    with db.connection(app.root) as con:
         account, _ = app.account(request, con)
         costs = dicts(con.execute(
             "SELECT sku, fnsku, marketplace, currency, unit_cost, effective_from "
