@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKSPACE ?= recoup-workspace
 
-.PHONY: install demo fixtures test lint bench-import bench-simulate bench-audit bench-claims golden clean
+.PHONY: install demo serve fixtures test lint bench-import bench-simulate bench-audit bench-claims bench-web golden clean
 
 $(BIN)/recoup: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(BIN)/recoup
 # owed. `make fixtures` imports the bundled sample reports of every layout instead.
 demo: install
 	$(BIN)/recoup --workspace $(WORKSPACE) demo
+
+# The dashboard on that workspace: http://127.0.0.1:8000/
+serve: install
+	$(BIN)/recoup --workspace $(WORKSPACE) serve
 
 FIXTURES := tests/data/reports
 fixtures: install
@@ -48,6 +52,9 @@ bench-audit: install
 
 bench-claims: install
 	$(BIN)/python bench/claims.py
+
+bench-web: install
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache
