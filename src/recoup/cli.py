@@ -268,8 +268,8 @@ def demo(
     console.print(
         f"Reports: {simulated.reports[0].parent}\nAnswer key: {simulated.answer_key}\n"
         "Next: [bold]recoup claims list --account demo --state draft[/bold] lists the claims to "
-        "file; [bold]recoup claims show ID[/bold] prints one's case text; [bold]recoup serve[/bold] "
-        "(or make serve) shows it all in the browser."
+        "file; [bold]recoup claims show ID[/bold] prints one's case text; "
+        "[bold]recoup serve[/bold] (or make serve) shows it all in the browser."
     )
     if wrong or any(r.status == "failed" or r.rejects for r in results):
         sys.exit(1)
