@@ -328,6 +328,24 @@ def test_password_login_and_csrf_on_a_public_bind(tmp_path: Path) -> None:
             assert stolen.status_code == 401
 
 
+def test_logging_in_in_the_browser(page: Page, tmp_path: Path) -> None:
+    env = clean_env(RECOUP_WEB_PASSWORD="s3cret enough")
+    with serving(tmp_path / "ws", tmp_path, env=env, host="0.0.0.0") as base:
+        page.goto(base + "/claims")
+        expect(page).to_have_url(re.compile("/login"))
+        page.fill("input[name=password]", "wrong")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("alert")).to_contain_text("not right")
+        page.fill("input[name=password]", "s3cret enough")
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(base + "/claims")
+        expect(page.locator("h1")).to_have_text("Claims")
+        page.get_by_role("button", name="Log out").click()
+        expect(page).to_have_url(re.compile("/login"))
+        page.goto(base + "/nowhere")
+        expect(page).to_have_url(re.compile("/login"))
+
+
 def test_loopback_bind_checks_csrf_and_the_host_name(tmp_path: Path) -> None:
     with serving(tmp_path / "ws", tmp_path) as base, httpx.Client() as client:
         assert client.get(base + "/").status_code == 200
@@ -338,6 +356,10 @@ def test_loopback_bind_checks_csrf_and_the_host_name(tmp_path: Path) -> None:
         token = token_of(client, base)
         assert client.post(action, data={"as_of": "2999-01-01"},
                            headers={"X-CSRF-Token": token}).status_code == 422  # fmt: skip
+        missing = client.get(base + "/claims/C404")
+        assert missing.status_code == 404
+        assert "no claim" in missing.text
+        assert "<html" in missing.text
 
 
 # -- a workspace another process is writing ------------------------------------------------------

@@ -9,9 +9,11 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import duckdb
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recoup.claims.store import ClaimError
 from recoup.settings import Settings
@@ -45,6 +47,20 @@ def create_app(root: Path, settings: Settings, guard: Guard) -> FastAPI:
         if request.method == "GET" and not partial(request):  # a link to a claim that is not
             return dashboard.render(request, "error.html", status_code=404, error=str(error))
         return dashboard.render(request, "_message.html", status_code=422, error=str(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found(request: Request, error: StarletteHTTPException) -> Response:
+        template = "_message.html" if partial(request) else "error.html"
+        return dashboard.render(request, template, status_code=error.status_code,
+                                error=str(error.detail))  # fmt: skip
+
+    @app.exception_handler(duckdb.TransactionException)
+    async def conflict(request: Request, error: Exception) -> Response:
+        # Two writers touched the same rows (a claim filed while an audit job re-drafts it):
+        # DuckDB keeps the first and refuses the second, which is safe to repeat.
+        return dashboard.render(request, "_message.html", status_code=409, error=(
+            "An import or audit running now changed the same rows; nothing was saved. "
+            "Try again in a moment."))  # fmt: skip
 
     @app.exception_handler(JobRunning)
     async def running(request: Request, error: JobRunning) -> Response:
