@@ -24,10 +24,12 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from recoup.cli import main
 from recoup.simulate import SimConfig, simulate
+from recoup.web.routes.setup import windows
 from recoup.workspace import DB_NAME
 from tests.claim_files import newer_reimbursements, payment
 from tests.web_server import CHROMIUM_ARGS, chromium_or_skip, clean_env, serving
 
+REPORTS = Path(__file__).parent / "data" / "reports"
 TODAY = dt.date.today()  # the server files claims and compares windows with today
 HOSTILE = '<script>window.__pwned = 1</script><img src="x" onerror="window.__pwned = 2">'
 JOB_SECONDS = 180_000  # ms: an import or audit job on 2 slow cores
@@ -258,12 +260,16 @@ def token_of(client: httpx.Client, base: str, path: str = "/") -> str:
     return found[1]
 
 
-def test_binding_beyond_loopback_needs_a_password(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "recoup", "--workspace", str(tmp_path / "ws"), "serve",
+def serve_in_public(folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "recoup", "--workspace", str(folder / "ws"), "serve",
          "--host", "0.0.0.0", "--port", "1"],
-        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=60, check=False,
+        cwd=folder, env=clean_env(), capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
+
+
+def test_binding_beyond_loopback_needs_a_password(tmp_path: Path) -> None:
+    result = serve_in_public(tmp_path)
     assert result.returncode != 0
     assert "needs a password" in result.stderr
     assert "RECOUP_WEB_PASSWORD" in result.stderr
@@ -272,11 +278,7 @@ def test_binding_beyond_loopback_needs_a_password(tmp_path: Path) -> None:
     loose.write_text("hunter2-but-longer\n")
     loose.chmod(0o644)
     (tmp_path / "recoup.toml").write_text(f'[web]\npassword_file = "{loose}"\n')
-    result = subprocess.run(
-        [sys.executable, "-m", "recoup", "--workspace", str(tmp_path / "ws"), "serve",
-         "--host", "0.0.0.0", "--port", "1"],
-        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    result = serve_in_public(tmp_path)
     assert result.returncode != 0
     assert "chmod 600" in result.stderr
 
@@ -356,10 +358,50 @@ def test_loopback_bind_checks_csrf_and_the_host_name(tmp_path: Path) -> None:
         token = token_of(client, base)
         assert client.post(action, data={"as_of": "2999-01-01"},
                            headers={"X-CSRF-Token": token}).status_code == 422  # fmt: skip
+        # Settings' cost upload imports costs, and says when a file is something else.
+        other = REPORTS / "reimbursements" / "us_cp1252.tsv"
+        uploads = [("files", ("costs.csv", b"sku,unit_cost\nMUG-1,4.20\n", "text/csv")),
+                   ("files", ("not-costs.txt", b"a\tb\n1\t2\n", "text/plain")),
+                   ("files", ("reimbursements.txt", other.read_bytes(), "text/plain"))]  # fmt: skip
+        form = {"expect": "sourcing_costs", "account": "shop", "marketplace": "US"}
+        job = client.post(base + "/imports", headers={"X-CSRF-Token": token}, data=form,
+                          files=uploads)  # fmt: skip
+        assert job.status_code == 200
+        panel = re.search(r'hx-get="(/jobs/\w+)"', job.text)
+        assert panel
+        for _ in range(600):
+            done = client.get(base + panel[1])
+            if 'data-state="running"' not in done.text:
+                break
+            time.sleep(0.1)
+        assert 'data-state="done"' in done.text
+        assert "2 imported, 0 already imported, 1 failed" in done.text
+        assert "not-costs.txt: not a report recoup knows" in done.text
+        assert "read as FBA Reimbursements, not as Sourcing costs (your file)" in done.text
+        client.cookies.set("recoup_account", "shop")
+        page = client.get(base + "/settings").text
+        assert "1 cost row(s) for 1 SKU(s) in shop" in page
+        assert "MUG-1" in page
         missing = client.get(base + "/claims/C404")
         assert missing.status_code == 404
         assert "no claim" in missing.text
         assert "<html" in missing.text
+
+
+def test_settings_mark_the_windows_a_seller_overrode() -> None:
+    override = {"kind": "inbound_shortage", "group": "US", "effective_from": "2024-10-23",
+                "opens_after": "0d", "closes_after": "9m"}  # fmt: skip
+    added = {**override, "group": "DE", "effective_from": "2026-01-01"}
+    rows, problem = windows([override, added])
+    assert problem == ""
+    marked = [(r["kind"], r["group"], str(r["effective_from"])) for r in rows if r["override"]]
+    assert marked == [
+        ("inbound_shortage", "DE", "2026-01-01"),
+        ("inbound_shortage", "US", "2024-10-23"),
+    ]
+    assert len(rows) > 20
+    _rows, problem = windows([{**override, "closes_after": "soon"}])
+    assert "not a span" in problem
 
 
 # -- a workspace another process is writing ------------------------------------------------------

@@ -340,7 +340,8 @@ class FileLoader:
             raise FileProblem(
                 self.name,
                 f"the {self.report.title} does not say which marketplace its {unknown[0][0]} "
-                "row(s) belong to; pass --marketplace (e.g. --marketplace US)",
+                "row(s) belong to; name it (recoup import --marketplace US, or the marketplace "
+                "choice when uploading in the dashboard)",
                 int(unknown[0][1]),
             )
         return fallback

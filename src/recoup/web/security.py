@@ -4,7 +4,7 @@
   localhost, so a web page that points its own host name at 127.0.0.1 (DNS rebinding) gets
   nothing. Binding anywhere else needs a password (there is no default one).
 - **Password.** A login form; a right password gets a fresh session cookie (HttpOnly,
-  SameSite=Strict), kept in this process's memory for 12 hours.
+  SameSite=Lax), kept in this process's memory for 12 hours.
 - **CSRF.** Every request that changes something (anything but GET/HEAD) must carry the
   `X-CSRF-Token` header, a keyed hash of the session cookie that only our own pages know (htmx
   sends it on every request). A request whose `Origin` is another site is refused as well.
@@ -134,7 +134,7 @@ class Guard:
 
 
 def set_session(response: Response, session: str) -> None:
-    response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", path="/")
+    response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax", path="/")
 
 
 def secure_headers(response: Response) -> None:

@@ -64,9 +64,8 @@ def _claim_page(
     status_code: int = 200,
 ) -> HTMLResponse:  # fmt: skip
     app = dashboard(request)
-    claim = store.claim(con, claim_id)
-    policy = load_policy(app.settings.audit.windows, app.settings.audit.cost_basis)
-    draft = drafts.render(con, claim["claim_id"], policy, dt.date.today(), app.root)
+    draft = _draft(request, con, claim_id)
+    claim = draft.claim
     members = store.members(con, [claim["claim_id"]], active=False)
     template = "_claim.html" if partial(request) else "claim.html"
     response = app.page(
@@ -99,28 +98,34 @@ def claim_page(request: Request, claim_id: str) -> HTMLResponse:
         return _claim_page(request, con, claim_id)
 
 
+def _draft(request: Request, con: Any, claim_id: str) -> drafts.Draft:
+    """The claim's case text and evidence CSV, as of today, from the seller's templates."""
+    app = dashboard(request)
+    claim = store.claim(con, claim_id)
+    policy = load_policy(app.settings.audit.windows, app.settings.audit.cost_basis)
+    return drafts.render(con, claim["claim_id"], policy, dt.date.today(), app.root)
+
+
+def _download(request: Request, claim_id: str, part: str) -> Response:
+    with db.connection(dashboard(request).root) as con:
+        draft = _draft(request, con, claim_id)
+    cid = draft.claim["claim_id"]
+    if part == "evidence":
+        body, media, name = draft.evidence_csv, "text/csv", f"{cid}-evidence.csv"
+    else:
+        body, media, name = draft.text, "text/plain", f"{cid}-case.txt"
+    return Response(body, media_type=f"{media}; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
 @router.get("/claims/{claim_id}/evidence.csv")
 def evidence_csv(request: Request, claim_id: str) -> Response:
-    app = dashboard(request)
-    with db.connection(app.root) as con:
-        claim = store.claim(con, claim_id)
-        policy = load_policy(app.settings.audit.windows, app.settings.audit.cost_basis)
-        draft = drafts.render(con, claim["claim_id"], policy, dt.date.today(), app.root)
-    name = f"{claim['claim_id']}-evidence.csv"
-    return Response(draft.evidence_csv, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+    return _download(request, claim_id, "evidence")
 
 
 @router.get("/claims/{claim_id}/case.txt")
 def case_text(request: Request, claim_id: str) -> Response:
-    app = dashboard(request)
-    with db.connection(app.root) as con:
-        claim = store.claim(con, claim_id)
-        policy = load_policy(app.settings.audit.windows, app.settings.audit.cost_basis)
-        draft = drafts.render(con, claim["claim_id"], policy, dt.date.today(), app.root)
-    return Response(draft.text, media_type="text/plain; charset=utf-8",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="{claim["claim_id"]}-case.txt"'})  # fmt: skip
+    return _download(request, claim_id, "text")
 
 
 def _day(text: str) -> dt.date:

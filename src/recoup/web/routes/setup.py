@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from recoup.claims.store import dicts
 from recoup.policy import PolicyError, load_policy
+from recoup.reports.marketplaces import SITES
 from recoup.web import db
 from recoup.web.routes import PAGE_SIZE, dashboard
 
@@ -46,8 +47,13 @@ def settings_page(request: Request) -> HTMLResponse:
         found = con.execute(
             "SELECT count(*), count(DISTINCT sku) FROM sourcing_costs WHERE account = ?", [account]
         ).fetchone()
+        main = con.execute(
+            "SELECT marketplace FROM coverage_days WHERE account = ? GROUP BY 1 "
+            "ORDER BY count(*) DESC, 1 LIMIT 1", [account],
+        ).fetchone()  # fmt: skip
         return app.page(
             request, con, "settings.html",
+            marketplaces=sorted(set(SITES.values())), main_marketplace=main[0] if main else "US",
             windows=rows, policy_problem=problem, costs=costs,
             cost_rows=int(found[0]) if found else 0, cost_skus=int(found[1]) if found else 0,
             audit=app.settings.audit, host=request.url.hostname,
