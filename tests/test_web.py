@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from recoup.cli import main
 from recoup.simulate import SimConfig, simulate
+from recoup.web.routes.login import next_page
 from recoup.web.routes.setup import windows
 from recoup.workspace import DB_NAME
 from tests.claim_files import newer_reimbursements, payment
@@ -386,6 +387,18 @@ def test_loopback_bind_checks_csrf_and_the_host_name(tmp_path: Path) -> None:
         assert missing.status_code == 404
         assert "no claim" in missing.text
         assert "<html" in missing.text
+
+
+@pytest.mark.parametrize(
+    ("asked", "goes_to"),
+    [("/claims", "/claims"), ("/findings?kind=x&page=2", "/findings?kind=x&page=2"),
+     ("//evil.example", "/"), ("/\\evil.example", "/"), ("https://evil.example/", "/"),
+     ("/claims\r\nSet-Cookie: x=1", "/"), ("", "/")],
+)  # fmt: skip
+def test_after_login_the_dashboard_goes_back_only_to_its_own_pages(
+    asked: str, goes_to: str
+) -> None:
+    assert next_page(asked) == goes_to
 
 
 def test_settings_mark_the_windows_a_seller_overrode() -> None:

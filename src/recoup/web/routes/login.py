@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -15,9 +16,13 @@ router = APIRouter()
 FAILED_LOGIN_DELAY = 1.0  # seconds; slows down guessing
 
 
-def _next(target: str) -> str:
-    """Only a path on this site (never `//elsewhere` or `https://...`)."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+SAFE_NEXT = re.compile(r"/(?![/\\])[A-Za-z0-9/_.?=&%-]*")
+
+
+def next_page(target: str) -> str:
+    """Only a path on this site: never `//elsewhere`, `/\\elsewhere` (browsers read both as
+    another host) or `https://...`, and nothing that could break out of a header."""
+    return target if SAFE_NEXT.fullmatch(target) else "/"
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -25,7 +30,7 @@ def login_page(request: Request, next: str = "/") -> Response:
     app = dashboard(request)
     if app.guard.password is None:
         return RedirectResponse("/", status_code=303)
-    return app.render(request, "login.html", next=_next(next), error="")
+    return app.render(request, "login.html", next=next_page(next), error="")
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -35,9 +40,9 @@ async def log_in(
     app = dashboard(request)
     if not app.guard.check_password(password):
         await asyncio.sleep(FAILED_LOGIN_DELAY)
-        return app.render(request, "login.html", status_code=401, next=_next(next),
+        return app.render(request, "login.html", status_code=401, next=next_page(next),
                           error="That password is not right.")  # fmt: skip
-    response = Response(status_code=204, headers={"HX-Redirect": _next(next)})
+    response = Response(status_code=204, headers={"HX-Redirect": next_page(next)})
     set_session(response, app.guard.log_in())
     return response
 
