@@ -116,6 +116,7 @@ def test_upload_audit_file_a_claim_and_see_it_reimbursed(
         page.fill("input[name=account]", "shop1")
         page.get_by_role("button", name="Import").click()
         wait_for_job(page)
+        expect(page.locator("form progress.upload")).to_be_visible()  # the upload's own bar
         panel = page.locator("#job-panel")
         expect(panel).to_contain_text(f"{len(reports)} imported, 0 already imported, 1 failed")
         expect(panel.locator("tr.failed")).to_contain_text("holiday-photos.txt")

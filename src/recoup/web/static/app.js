@@ -63,6 +63,15 @@
   });
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); });
+  // Large reports take a while to send: show how much of the upload has gone.
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var bar = event.target.querySelector ? event.target.querySelector("progress.upload") : null;
+    if (bar && event.detail.lengthComputable) {
+      bar.hidden = false;
+      bar.max = event.detail.total;
+      bar.value = event.detail.loaded;
+    }
+  });
   // A form is busy while htmx sends it: no double filing by a double click.
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.target.tagName === "FORM") { event.target.querySelectorAll("button").forEach(function (b) { b.disabled = true; }); }
