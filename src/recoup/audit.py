@@ -258,6 +258,19 @@ def store(con: Any, audit: Audit) -> None:
         raise
 
 
+def totals(
+    findings: Iterable[dict[str, Any]], by: tuple[str, ...] = ("kind", "state")
+) -> dict[tuple[Any, ...], list[Any]]:
+    """[count, units, amount] of the findings per value of the `by` columns."""
+    out: dict[tuple[Any, ...], list[Any]] = {}
+    for f in findings:
+        total = out.setdefault(tuple(f[c] for c in by), [0, 0, Decimal(0)])
+        total[0] += 1
+        total[1] += f["quantity"]
+        total[2] += f["amount"]
+    return out
+
+
 def file_names(con: Any) -> dict[int, str]:
     """Evidence names a file as the seller saved it (no folder), or `archive!member`."""
     rows = con.execute("SELECT file_id, name FROM source_files").fetchall()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections import defaultdict
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -93,13 +91,8 @@ def audit_and_claims(
 
 
 def print_audit(console: Console, result: auditing.Audit) -> None:
-    totals: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, 0, Decimal(0)])
+    totals = auditing.totals(result.findings)
     currencies = {str(f["currency"]) for f in result.findings}
-    for f in result.findings:
-        total = totals[f["kind"], f["state"]]
-        total[0] += 1
-        total[1] += f["quantity"]
-        total[2] += f["amount"]
     money = "/".join(sorted(currencies)) or "money"
     table = Table(
         title=f"Findings for account {result.account} as of {result.as_of} "

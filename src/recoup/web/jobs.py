@@ -14,7 +14,6 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +57,21 @@ class Job:
     @property
     def percent(self) -> int:
         return int(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Counts for the result panel: files by outcome, findings by kind and state."""
+        found = auditing.totals(self.audit.findings, ("kind", "state", "currency")) if (
+            self.audit) else {}  # fmt: skip
+        return {
+            "imported": sum(f.status == "imported" for f in self.files),
+            "duplicate": sum(f.status == "duplicate" for f in self.files),
+            "failed": sum(f.status == "failed" for f in self.files),
+            "rejects": sum(f.rejects for f in self.files),
+            "findings": [{"kind": k, "state": s, "currency": c, "count": n, "units": u,
+                          "amount": a} for (k, s, c), (n, u, a) in sorted(found.items())],
+            "claims": self.updated.lines() if self.updated else [],
+        }  # fmt: skip
 
 
 class Progress:
@@ -159,25 +173,3 @@ class Jobs:
                 job.updated = claims.after_audit(workspace.con, account, as_of)
 
         return self._start(job, work, lambda: None)
-
-    def recent(self) -> list[Job]:
-        return sorted(self._jobs.values(), key=lambda j: j.started, reverse=True)
-
-    def summary(self, job: Job) -> dict[str, Any]:
-        """Counts for the result panel: files by outcome, findings by kind and state."""
-        files = job.files
-        found: dict[tuple[str, str, str], list[Any]] = {}
-        for f in job.audit.findings if job.audit else []:
-            total = found.setdefault((f["kind"], f["state"], f["currency"]), [0, 0, Decimal(0)])
-            total[0] += 1
-            total[1] += f["quantity"]
-            total[2] += f["amount"]
-        return {
-            "imported": sum(f.status == "imported" for f in files),
-            "duplicate": sum(f.status == "duplicate" for f in files),
-            "failed": sum(f.status == "failed" for f in files),
-            "rejects": sum(f.rejects for f in files),
-            "findings": [{"kind": k, "state": s, "currency": c, "count": n, "units": u,
-                          "amount": a} for (k, s, c), (n, u, a) in sorted(found.items())],
-            "claims": job.updated.lines() if job.updated else [],
-        }  # fmt: skip

@@ -6,9 +6,11 @@ from typing import cast
 
 from fastapi import Request
 
+from recoup.reports.marketplaces import SITES
 from recoup.web.dashboard import Dashboard
 
 PAGE_SIZE = 50
+MARKETPLACES = sorted(set(SITES.values()))  # the choices where a report does not say
 
 
 def dashboard(request: Request) -> Dashboard:

@@ -7,17 +7,17 @@ import datetime as dt
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
 from recoup.claims.store import dicts
 from recoup.reports import REPORT_TYPES
-from recoup.reports.marketplaces import SITES, normalise_marketplace
+from recoup.reports.marketplaces import normalise_marketplace
 from recoup.web import db
 from recoup.web.dashboard import Refused, partial
-from recoup.web.routes import PAGE_SIZE, dashboard, page_number, pages
+from recoup.web.routes import MARKETPLACES, PAGE_SIZE, dashboard, page_number, pages
 
 router = APIRouter()
 TITLES = {r.table: r.title for r in reversed(REPORT_TYPES)}  # the first layout's title wins
@@ -82,8 +82,7 @@ def imports(request: Request) -> HTMLResponse:
         return app.page(
             request, con, template,
             reports=reports, files=files, paging=paging, titles=TITLES, audits=audits,
-            marketplaces=sorted(set(SITES.values())), job=job,
-            summary=app.jobs.summary(job) if job else {},
+            marketplaces=MARKETPLACES, job=job,
         )  # fmt: skip
 
 
@@ -130,8 +129,7 @@ def upload(
         shutil.rmtree(folder, ignore_errors=True)
         raise Refused("choose one or more report files first")
     job = app.jobs.start_import(folder, name, market, expect=expect or None)
-    return app.render(request, "_job.html", job=job, summary=app.jobs.summary(job),
-                      titles=TITLES)  # fmt: skip
+    return app.render(request, "_job.html", job=job, titles=TITLES)
 
 
 @router.post("/audit", response_class=HTMLResponse)
@@ -147,7 +145,7 @@ def audit(request: Request, as_of: Annotated[str, Form()] = "") -> HTMLResponse:
     with db.connection(app.root) as con:
         account, _ = app.account(request, con)
     job = app.jobs.start_audit(account, day)
-    return app.render(request, "_job.html", job=job, summary=app.jobs.summary(job), titles=TITLES)
+    return app.render(request, "_job.html", job=job, titles=TITLES)
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
@@ -156,5 +154,4 @@ def job_panel(request: Request, job_id: str) -> HTMLResponse:
     job = app.jobs.get(job_id)
     if job is None:
         raise HTTPException(404, "that job is no longer remembered (the dashboard restarted?)")
-    context: dict[str, Any] = {"job": job, "summary": app.jobs.summary(job), "titles": TITLES}
-    return app.render(request, "_job.html", **context)
+    return app.render(request, "_job.html", job=job, titles=TITLES)

@@ -10,9 +10,8 @@ from fastapi.responses import HTMLResponse
 
 from recoup.claims.store import dicts
 from recoup.policy import PolicyError, load_policy
-from recoup.reports.marketplaces import SITES
 from recoup.web import db
-from recoup.web.routes import PAGE_SIZE, dashboard
+from recoup.web.routes import MARKETPLACES, PAGE_SIZE, dashboard
 
 router = APIRouter()
 
@@ -53,8 +52,8 @@ def settings_page(request: Request) -> HTMLResponse:
         ).fetchone()  # fmt: skip
         return app.page(
             request, con, "settings.html",
-            marketplaces=sorted(set(SITES.values())), main_marketplace=main[0] if main else "US",
+            marketplaces=MARKETPLACES, main_marketplace=main[0] if main else "US",
             windows=rows, policy_problem=problem, costs=costs,
             cost_rows=int(found[0]) if found else 0, cost_skus=int(found[1]) if found else 0,
-            audit=app.settings.audit, host=request.url.hostname,
+            audit=app.settings.audit,
         )  # fmt: skip
