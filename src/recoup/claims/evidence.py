@@ -74,9 +74,14 @@ def rows(con: Any, account: str, members: Sequence[dict[str, Any]]) -> list[dict
     return out
 
 
+def columns(evidence: Sequence[dict[str, Any]], leave_out: Sequence[str] = ()) -> list[str]:
+    """The union of the rows' columns, in the order they first appear."""
+    out: list[str] = []
+    for row in evidence:
+        out += [c for c in row if c not in out and c not in leave_out]
+    return out
+
+
 def to_csv(evidence: Sequence[dict[str, Any]]) -> str:
     """One CSV for all reports: the union of their columns, blank where a report has none."""
-    columns: list[str] = []
-    for row in evidence:
-        columns += [c for c in row if c not in columns]
-    return csv_text(columns, evidence)
+    return csv_text(columns(evidence), evidence)

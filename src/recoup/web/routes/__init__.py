@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import cast
 
 from fastapi import Request
 
 from recoup.reports.marketplaces import SITES
-from recoup.web.dashboard import Dashboard
+from recoup.web.dashboard import Dashboard, Refused
 
 PAGE_SIZE = 50
 MARKETPLACES = sorted(set(SITES.values()))  # the choices where a report does not say
@@ -30,3 +31,13 @@ def pages(total: int, page: int, size: int = PAGE_SIZE) -> dict[str, int]:
     page = min(page, last)
     return {"page": page, "last": last, "total": total, "offset": (page - 1) * size,
             "size": size}  # fmt: skip
+
+
+def form_day(text: str) -> dt.date:
+    """A date typed into a form; empty is today."""
+    if not text.strip():
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise Refused(f"{text!r} is not a date (YYYY-MM-DD)") from None

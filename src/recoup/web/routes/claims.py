@@ -9,15 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from recoup.cells import safe
 from recoup.claims import drafts, store, workflow
 from recoup.claims.matching import match
 from recoup.claims.store import ClaimError
 from recoup.policy import load_policy
 from recoup.rules import KINDS
 from recoup.web import db
-from recoup.web.dashboard import partial
-from recoup.web.routes import PAGE_SIZE, dashboard, page_number, pages
+from recoup.web.dashboard import Refused, partial
+from recoup.web.routes import PAGE_SIZE, dashboard, form_day, page_number, pages
 
 router = APIRouter()
 
@@ -128,22 +127,13 @@ def case_text(request: Request, claim_id: str) -> Response:
     return _download(request, claim_id, "text")
 
 
-def _day(text: str) -> dt.date:
-    if not text.strip():
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise ClaimError(f"{safe(text)!r} is not a date (YYYY-MM-DD)") from None
-
-
 def _act(request: Request, claim_id: str, action: Any, done: str) -> HTMLResponse:
     """Run a workflow action and show the claim again, with what happened or why not. A claim
     that is now filed is matched at once against reimbursements already imported."""
     with db.connection(dashboard(request).root) as con:
         try:
             claim = action(con)
-        except ClaimError as error:
+        except (ClaimError, Refused) as error:
             return _claim_page(request, con, claim_id, error=str(error), status_code=422)
         if claim["state"] in store.FILED:
             paid = match(con, claim["account"])
@@ -160,7 +150,7 @@ def file_claim(
     filed_on: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     return _act(request, claim_id,
-                lambda con: workflow.file(con, claim_id, case_id, _day(filed_on)),
+                lambda con: workflow.file(con, claim_id, case_id, form_day(filed_on)),
                 f"Filed as case {case_id.strip()}")  # fmt: skip
 
 

@@ -147,14 +147,9 @@ def finding_evidence(request: Request, finding_id: str) -> HTMLResponse:
         by_report: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             by_report.setdefault(row["report"], []).append(row)
-        tables = []
-        for report, report_rows in by_report.items():
-            columns: list[str] = []
-            for row in report_rows:
-                columns += [
-                    c for c in row if c not in columns and c not in ("report", "finding_id")
-                ]
-            tables.append({"report": report, "columns": columns, "rows": report_rows})
+        tables = [{"report": report, "rows": report_rows,
+                   "columns": evidence.columns(report_rows, ("report", "finding_id"))}
+                  for report, report_rows in by_report.items()]  # fmt: skip
         cited = {(e["report"], e["file"], e["line"]) for e in finding["evidence"]}
         shown = {(r["report"], r["file"], r["line"]) for r in rows}
         return app.page(

@@ -17,7 +17,14 @@ from recoup.reports import REPORT_TYPES
 from recoup.reports.marketplaces import normalise_marketplace
 from recoup.web import db
 from recoup.web.dashboard import Refused, partial
-from recoup.web.routes import MARKETPLACES, PAGE_SIZE, dashboard, page_number, pages
+from recoup.web.routes import (
+    MARKETPLACES,
+    PAGE_SIZE,
+    dashboard,
+    form_day,
+    page_number,
+    pages,
+)
 
 router = APIRouter()
 TITLES = {r.table: r.title for r in reversed(REPORT_TYPES)}  # the first layout's title wins
@@ -135,12 +142,8 @@ def upload(
 @router.post("/audit", response_class=HTMLResponse)
 def audit(request: Request, as_of: Annotated[str, Form()] = "") -> HTMLResponse:
     app = dashboard(request)
-    today = dt.date.today()
-    try:
-        day = dt.date.fromisoformat(as_of.strip()) if as_of.strip() else today
-    except ValueError:
-        raise Refused(f"{as_of!r} is not a date (YYYY-MM-DD)") from None
-    if day > today:
+    day = form_day(as_of)
+    if day > dt.date.today():
         raise Refused(f"{day} is in the future: an audit looks at what has happened")
     with db.connection(app.root) as con:
         account, _ = app.account(request, con)
