@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 from fastapi import Request
@@ -104,7 +104,15 @@ class Dashboard:
 
     def account(self, request: Request, con: Any) -> tuple[str, list[str]]:
         """The account this browser looks at: its choice, else the configured one if it has
-        data, else the most recently audited, else the first with any file."""
+        data, else the most recently audited, else the first with any file. Worked out once per
+        request (the route and the page frame both ask)."""
+        chosen_before = getattr(request.state, "account", None)
+        if chosen_before is not None:
+            return cast(tuple[str, list[str]], chosen_before)
+        request.state.account = self._account(request, con)
+        return cast(tuple[str, list[str]], request.state.account)
+
+    def _account(self, request: Request, con: Any) -> tuple[str, list[str]]:
         known = self.accounts(con)
         chosen = request.cookies.get(ACCOUNT_COOKIE)
         if chosen in known:

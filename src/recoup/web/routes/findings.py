@@ -119,12 +119,13 @@ def findings(request: Request) -> HTMLResponse:
                 f"f.finding_id LIMIT {PAGE_SIZE} OFFSET {paging['offset']}",
                 [account, *params],
             ))  # fmt: skip
-        template = "_findings_table.html" if partial(request) else "findings.html"
+        table = {"as_of": as_of, "rows": rows, "paging": paging, "filters": filters}
+        if partial(request):  # the table only, after a filter, sort or page change
+            return app.page(request, con, "_findings_table.html", **table)
         return app.page(
-            request, con, template,
-            as_of=as_of, rows=rows, paging=paging, filters=filters, kinds=KINDS, states=STATES,
+            request, con, "findings.html", **table, kinds=KINDS, states=STATES,
             marketplaces=_marketplaces(con, account, as_of),
-            summaries={r.kind: r.summary for r in RULES}, sorts=list(SORTS),
+            summaries={r.kind: r.summary for r in RULES},
         )  # fmt: skip
 
 
