@@ -28,12 +28,16 @@ MEASURES = ("detected", "claimable", "filed", "recovered", "missed")
 DEADLINES = (7, 14, 30)
 CENT = Decimal("0.01")
 
-_SQL = """
+# The newest audit's findings, and those in a claim filed with Amazon.
+_FINDINGS = """
 WITH f AS (SELECT * FROM findings WHERE account = $account AND as_of = $as_of),
 filed_ids AS (
     SELECT DISTINCT m.finding_id FROM claim_findings m JOIN claims c USING (claim_id)
     WHERE c.account = $account AND c.filed_on IS NOT NULL AND m.removed_on IS NULL
-),
+)
+"""
+
+_SQL = _FINDINGS + """,
 unfiled AS (SELECT * FROM f ANTI JOIN filed_ids USING (finding_id))
 SELECT 'detected' AS measure, kind, strftime(event_date, '%Y-%m') AS month, currency,
        count(*) AS count, sum(quantity) AS units, sum(amount) AS amount
@@ -56,12 +60,7 @@ FROM claim_events e JOIN claims c USING (claim_id)
 WHERE e.event = 'payment' AND c.account = $account GROUP BY ALL
 """
 
-_DEADLINES_SQL = """
-WITH f AS (SELECT * FROM findings WHERE account = $account AND as_of = $as_of),
-filed_ids AS (
-    SELECT DISTINCT m.finding_id FROM claim_findings m JOIN claims c USING (claim_id)
-    WHERE c.account = $account AND c.filed_on IS NOT NULL AND m.removed_on IS NULL
-)
+_DEADLINES_SQL = _FINDINGS + """
 SELECT d.days, f.currency, count(*), sum(f.quantity), sum(f.amount)
 FROM f ANTI JOIN filed_ids USING (finding_id)
 CROSS JOIN (SELECT unnest($days) AS days) d
