@@ -9,9 +9,9 @@ import uvicorn
 
 from recoup.settings import Settings
 from recoup.sources.credentials import CredentialsError, check_private
-from recoup.web import db
 from recoup.web.app import create_app
 from recoup.web.security import Guard, is_loopback
+from recoup.workspace import Workspace
 
 PASSWORD_ENV = "RECOUP_WEB_PASSWORD"
 
@@ -48,11 +48,8 @@ def serve_command(ctx: click.Context, host: str | None, port: int | None) -> Non
             "only you can read (chmod 600). There is no default password."
         )
     root = ctx.obj["workspace"]
-    try:
-        with db.workspace(root, wait=10):
-            pass  # migrations run now, once, not on every page
-    except db.Busy as busy:
-        raise click.ClickException(str(busy)) from None
+    with Workspace(root):
+        pass  # migrations run now, once, not on every page (a busy workspace: cli.Recoup)
     app = create_app(root, settings, Guard(password, loopback))
     shown = f"[{host}]" if ":" in host else host
     guarded = " (password required)" if password else ""

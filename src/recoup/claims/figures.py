@@ -37,7 +37,9 @@ filed_ids AS (
 )
 """
 
-_SQL = _FINDINGS + """,
+_SQL = (
+    _FINDINGS
+    + """,
 unfiled AS (SELECT * FROM f ANTI JOIN filed_ids USING (finding_id))
 SELECT 'detected' AS measure, kind, strftime(event_date, '%Y-%m') AS month, currency,
        count(*) AS count, sum(quantity) AS units, sum(amount) AS amount
@@ -59,8 +61,11 @@ SELECT 'recovered', c.kind, strftime(e.on_date, '%Y-%m'), c.currency, count(DIST
 FROM claim_events e JOIN claims c USING (claim_id)
 WHERE e.event = 'payment' AND c.account = $account GROUP BY ALL
 """
+)
 
-_DEADLINES_SQL = _FINDINGS + """
+_DEADLINES_SQL = (
+    _FINDINGS
+    + """
 SELECT d.days, f.currency, count(*), sum(f.quantity), sum(f.amount)
 FROM f ANTI JOIN filed_ids USING (finding_id)
 CROSS JOIN (SELECT unnest($days) AS days) d
@@ -68,6 +73,7 @@ WHERE f.window_opens <= $today AND f.window_closes >= $today
   AND f.window_closes <= $today + d.days * INTERVAL 1 DAY
 GROUP BY ALL ORDER BY 1, 2
 """
+)
 
 
 @dataclass

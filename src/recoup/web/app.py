@@ -17,11 +17,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recoup.claims.store import ClaimError
 from recoup.settings import Settings
-from recoup.web import db
 from recoup.web.dashboard import Dashboard, Refused, partial
 from recoup.web.jobs import JobRunning
 from recoup.web.routes import claims, findings, imports, login, overview, setup
 from recoup.web.security import Guard
+from recoup.workspace import WorkspaceBusy
 
 
 def create_app(root: Path, settings: Settings, guard: Guard) -> FastAPI:
@@ -34,8 +34,8 @@ def create_app(root: Path, settings: Settings, guard: Guard) -> FastAPI:
     for module in (overview, findings, claims, imports, setup, login):
         app.include_router(module.router)
 
-    @app.exception_handler(db.Busy)
-    async def busy(request: Request, error: db.Busy) -> Response:
+    @app.exception_handler(WorkspaceBusy)
+    async def busy(request: Request, error: WorkspaceBusy) -> Response:
         template = "_busy.html" if partial(request) else "busy.html"
         response = dashboard.render(request, template, status_code=503, message=str(error))
         response.headers["Retry-After"] = "3"

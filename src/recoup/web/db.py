@@ -14,36 +14,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from recoup.workspace import DB_NAME, Workspace, WorkspaceBusy, connect
+from recoup.workspace import DB_NAME, connect
 
 PAGE_WAIT = 2.0  # a page waits this long for another recoup process to let go of the file
 
 
-class Busy(RuntimeError):
-    """Another process holds the workspace; the message says so, for the page."""
-
-
 @contextmanager
 def connection(root: Path, wait: float = PAGE_WAIT) -> Iterator[Any]:
-    """A connection for one request, closed afterwards."""
-    try:
-        con = connect(root / DB_NAME, wait)
-    except WorkspaceBusy as busy:
-        raise Busy(f"{busy} This page tries again by itself.") from None
+    """A connection for one request, closed afterwards (WorkspaceBusy if another process
+    holds the file longer than `wait`)."""
+    con = connect(root / DB_NAME, wait)
     try:
         yield con
     finally:
         con.close()
-
-
-@contextmanager
-def workspace(root: Path, wait: float = PAGE_WAIT) -> Iterator[Workspace]:
-    """The whole workspace (raw store too) for an import or audit job."""
-    try:
-        opened = Workspace(root, wait=wait)
-    except WorkspaceBusy as busy:
-        raise Busy(str(busy)) from None
-    try:
-        yield opened
-    finally:
-        opened.close()

@@ -23,7 +23,7 @@ from recoup.audit_cli import audit_account
 from recoup.ingest import FileResult, import_paths
 from recoup.policy import PolicyError
 from recoup.settings import Settings
-from recoup.web import db
+from recoup.workspace import Workspace, WorkspaceBusy
 
 KEEP = 20  # finished jobs remembered for their result panels
 WAIT_FOR_WORKSPACE = 60.0  # a job waits this long for another recoup process to finish
@@ -121,7 +121,7 @@ class Jobs:
             try:
                 work(job)
                 job.state = "done"
-            except db.Busy as busy:
+            except WorkspaceBusy as busy:
                 job.state, job.error = "failed", str(busy)
             except PolicyError as error:
                 job.state, job.error = "failed", f"recoup.toml: {error}"
@@ -149,7 +149,7 @@ class Jobs:
         job = Job(uuid.uuid4().hex[:12], "import", account, total=len(paths), expect=expect)
 
         def work(job: Job) -> None:
-            with db.workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
+            with Workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
                 job.files = import_paths(
                     workspace, paths, account=account, marketplace=marketplace,
                     reporter=Progress(job), name_of=lambda path: path.name,
@@ -167,7 +167,7 @@ class Jobs:
             job.step = f"auditing: {kind}" if kind else "storing the findings"
 
         def work(job: Job) -> None:
-            with db.workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
+            with Workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
                 job.audit = audit_account(workspace, self.settings, account, as_of, on_rule=on_rule)
                 job.step = "drafting claims and matching reimbursements"
                 job.updated = claims.after_audit(workspace.con, account, as_of)
