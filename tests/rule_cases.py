@@ -3,7 +3,10 @@
 A case gives rows per canonical table (only the columns it needs; the rest are null), an as-of
 date and the findings expected of the file's rule: each expected finding lists the columns it
 checks. Rows are stored the way an import stores them: one source file per table, lines from 2,
-and the days a day-based report covers.
+and the days a day-based report covers. The seller downloaded every report on the as-of date:
+each dated report (with rows or without) covers the earliest row date of the case to the as-of
+date, unless the case says otherwise (`coverage: {table: [first, last]}`; an empty list: that
+report was never downloaded).
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from typing import Any
 import yaml
 
 from recoup import audit as auditing
+from recoup import coverage
 from recoup.engines import duckdb_engine
 from recoup.policy import load_policy
-from recoup.reports import REPORT_TYPES
+from recoup.reports import DATED_TABLES, REPORT_TYPES
 from recoup.reports.base import DayBased
 from recoup.settings import AuditSettings
 from recoup.workspace import Workspace
@@ -70,9 +74,30 @@ def store_rows(ws: Workspace, tables: dict[str, list[dict[str, Any]]]) -> None:
             )
 
 
+def store_coverage(ws: Workspace, case: dict[str, Any]) -> None:
+    tables = case.get("tables", {})
+    stated = case.get("coverage", {})
+    days = [
+        day
+        for rows in tables.values()
+        for row in rows
+        for day in row.values()
+        if isinstance(day, dt.date)
+    ]
+    first = min(days, default=case["as_of"])
+    markets = sorted({row.get("marketplace", "US") for rows in tables.values() for row in rows})
+    for table in sorted(DATED_TABLES):
+        span = stated.get(table, [first, case["as_of"]])
+        if span:
+            coverage.record(ws.con, None, account=ACCOUNT, report=table,
+                            marketplaces=markets or ["US"], span=(span[0], span[1]),
+                            basis="batch")  # fmt: skip
+
+
 def audit_case(root: Path, case: dict[str, Any]) -> list[dict[str, Any]]:
     with Workspace(root) as ws:
         store_rows(ws, case.get("tables", {}))
+        store_coverage(ws, case)
         options = AuditSettings(**case.get("options", {}))
         policy = load_policy(case.get("windows", []))
         as_of = case["as_of"]

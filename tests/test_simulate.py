@@ -202,7 +202,7 @@ def test_answer_key_files_follow_the_export_contract(small: Simulated) -> None:
     assert header == (
         "finding_id,kind,marketplace,fnsku,msku,asin,fulfillment_center,reference_id,order_id,"
         "shipment_id,removal_order_id,reimbursement_id,event_date,quantity,unit_value,amount,"
-        "currency,value_basis,window_opens,window_closes,state,evidence"
+        "currency,value_basis,window_opens,window_closes,state,evidence,needs"
     )
     as_json = json.loads(small.answer_key.with_suffix(".json").read_text(encoding="utf-8"))
     assert as_json == small.findings

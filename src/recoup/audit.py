@@ -18,12 +18,13 @@ from typing import Any
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from recoup.coverage import Coverage, Need, needs_text
 from recoup.engines import Engine
 from recoup.money import cents
 from recoup.policy import Policy, Window
 from recoup.reports.marketplaces import CURRENCY_OF
 from recoup.rules import RULES, Rule
-from recoup.rules.context import Context, stack
+from recoup.rules.context import NEED_SEPARATOR, Context, stack
 from recoup.rules.valuation import valued
 from recoup.settings import AuditSettings
 
@@ -31,7 +32,7 @@ COLUMNS = (
     "finding_id", "kind", "marketplace", "fnsku", "msku", "asin", "fulfillment_center",
     "reference_id", "order_id", "shipment_id", "removal_order_id", "reimbursement_id",
     "event_date", "quantity", "unit_value", "amount", "currency", "value_basis",
-    "window_opens", "window_closes", "state", "evidence",
+    "window_opens", "window_closes", "state", "evidence", "needs",
 )  # fmt: skip
 IDS = ("reference_id", "order_id", "shipment_id", "removal_order_id", "reimbursement_id")
 STORED = (*COLUMNS, "window_id")  # the contract's columns, and the policy window's id
@@ -98,14 +99,44 @@ def finding_id(account: str, row: dict[str, Any]) -> str:
     return hashlib.sha256("|".join(key).encode()).hexdigest()[:16]
 
 
+def _wanted(proofs: dict[str, tuple[dt.date, dt.date | None]], text: str | None) -> None:
+    """Add a contribution's `proof` parts ("report first..last;", last blank: as_of) to
+    `proofs`, widening a report already wanted."""
+    for part in (text or "").split(NEED_SEPARATOR):
+        report, _, days = part.strip().partition(" ")
+        if not report:
+            continue
+        first_text, _, last_text = days.partition("..")
+        first = dt.date.fromisoformat(first_text)
+        last = dt.date.fromisoformat(last_text) if last_text else None
+        if report in proofs:
+            was_first, was_last = proofs[report]
+            first = min(first, was_first)
+            last = None if last is None or was_last is None else max(last, was_last)
+        proofs[report] = (first, last)
+
+
+def unproven(
+    coverage: Coverage, marketplace: str, as_of: dt.date,
+    proofs: dict[str, tuple[dt.date, dt.date | None]],
+) -> list[Need]:  # fmt: skip
+    """The reports that do not cover the days a finding's absence must be proven on."""
+    return coverage.missing(marketplace, as_of, ((r, f, t) for r, (f, t) in proofs.items()))
+
+
 def assemble(
     account: str,
     as_of: dt.date,
     policy: Policy,
     rows: Iterable[dict[str, Any]],
     file_names: dict[int, str],
+    *,
+    coverage: Coverage | None = None,
 ) -> list[dict[str, Any]]:
-    """Sum contribution rows into findings (the export contract's columns)."""
+    """Sum contribution rows into findings (the export contract's columns). A finding whose
+    cancellers' reports do not cover the days it needs is `unverified` (principle 11), with
+    those reports and days in `needs`."""
+    coverage = coverage or Coverage()
     found: dict[str, dict[str, Any]] = {}
     windows: dict[tuple[str, str, dt.date], Window] = {}  # many findings share a clock date
     for row in rows:
@@ -130,13 +161,16 @@ def assemble(
                 "window_id": window_id,
                 "state": window.state(as_of),
                 "evidence": [],
+                "needs": None,
                 "_units_seen": False,
+                "_proofs": {},
             }  # fmt: skip
         if row["quantity"] and not finding["_units_seen"]:
             finding["unit_value"], finding["value_basis"] = unit, basis
             finding["_units_seen"] = True
         finding["quantity"] += row["quantity"]
         finding["amount"] += amount
+        _wanted(finding["_proofs"], row["proof"])
         for c in ("fnsku", "msku", "asin", "fulfillment_center"):
             finding[c] = finding[c] or row[c]
         finding["evidence"].append(
@@ -146,6 +180,9 @@ def assemble(
     out = []
     for finding in found.values():
         del finding["_units_seen"]
+        missing = unproven(coverage, finding["marketplace"], as_of, finding.pop("_proofs"))
+        if missing:
+            finding["state"], finding["needs"] = "unverified", needs_text(missing)
         if finding["value_basis"] == "fee_difference":
             finding["unit_value"] = finding["amount"]
         finding["evidence"] = sorted(
@@ -169,6 +206,7 @@ def run(
     on_rule: OnRule | None = None,
 ) -> Audit:
     available = engine.available(account)
+    covered = _coverage(engine, account, available)
     ctx = Context(
         source=engine.source,
         account=account,
@@ -184,8 +222,19 @@ def run(
         rows = _contributions(engine, ctx, audit, rules, on_rule)
     finally:
         engine.release()
-    audit.findings = assemble(account, as_of, policy, rows, file_names)
+    audit.findings = assemble(account, as_of, policy, rows, file_names, coverage=covered)
     return audit
+
+
+def _coverage(engine: Engine, account: str, available: frozenset[str]) -> Coverage:
+    """The account's covered days, read like the rules' tables (a workspace or a lake)."""
+    if "file_coverage" not in available:
+        return Coverage()
+    t = engine.source("file_coverage")
+    t = t.filter(t.account == account).select("marketplace", "report", "first_day", "last_day")
+    return Coverage.of(
+        (r["marketplace"], r["report"], r["first_day"], r["last_day"]) for r in engine.rows(t)
+    )
 
 
 def _contributions(

@@ -28,6 +28,7 @@ from recoup.audit_cli import (
     print_audit,
 )
 from recoup.claims_cli import claims_group, print_update
+from recoup.coverage import Span, parse_period
 from recoup.ingest import FileResult, import_paths
 from recoup.reports.marketplaces import normalise_marketplace
 from recoup.serve_cli import serve_command
@@ -99,7 +100,11 @@ def _open(ctx: click.Context) -> Workspace:
 
 
 def _import(
-    workspace: Workspace, paths: list[Path], account: str, marketplace: str | None
+    workspace: Workspace,
+    paths: list[Path],
+    account: str,
+    marketplace: str | None,
+    period: Span | None = None,
 ) -> list[FileResult]:
     """Import with a progress bar per large file (on stderr, gone when done)."""
     progress = Progress(
@@ -117,6 +122,7 @@ def _import(
             account=account,
             marketplace=marketplace,
             reporter=RichReporter(progress),
+            period=period,
         )
 
 
@@ -129,17 +135,32 @@ def _import(
     help="Marketplace (e.g. US, DE) for reports that do not say, such as Reimbursements.",
 )
 @click.option(
+    "--period",
+    default=None,
+    metavar="FROM..TO",
+    help="The days these downloads cover (the date range you chose in Seller Central), so an "
+    "empty report still proves nothing happened then. Default: the first to last row date of "
+    "the files imported together.",
+)
+@click.option(
     "--accept-rejects", is_flag=True, help="Exit 0 even when some rows could not be read."
 )
 @click.pass_context
-def import_command(
+def import_command(  # noqa: PLR0917 - one parameter per option
     ctx: click.Context,
     paths: tuple[Path, ...],
     account: str | None,
     marketplace: str | None,
+    period: str | None,
     accept_rejects: bool,
 ) -> None:
     """Import Amazon reports: files, folders, .gz and .zip."""
+    stated = None
+    if period is not None:
+        try:
+            stated = parse_period(period, dt.date.today())
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--period") from None
     market = None
     if marketplace:
         market = normalise_marketplace(marketplace)
@@ -150,7 +171,7 @@ def import_command(
     console = summary_console()
     account = account or ctx.obj["settings"].account
     with _open(ctx) as workspace:
-        results = _import(workspace, list(paths), account, market)
+        results = _import(workspace, list(paths), account, market, stated)
         updated = claims.after_import(workspace.con, [account])
     print_import_summary(console, results)
     print_update(console, updated)

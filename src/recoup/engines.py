@@ -30,9 +30,10 @@ AUDIT_TABLES = (
     "removal_receipts",
     "shipments_seen_closed",
     "claim_cases",
+    "file_coverage",
 )
 # Kept by recoup itself rather than imported: no `<name>_rows` table behind them.
-OWN_TABLES = ("shipments_seen_closed", "claim_cases")
+OWN_TABLES = ("shipments_seen_closed", "claim_cases", "file_coverage")
 
 
 @dataclass

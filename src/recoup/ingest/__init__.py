@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
+from recoup import coverage
 from recoup.ingest.decode import (
     Layout,
     detect,
@@ -20,6 +22,7 @@ from recoup.ingest.errors import FileProblem
 from recoup.ingest.load import FileLoader, register
 from recoup.ingest.rawstore import copy_in
 from recoup.ingest.sources import Incoming, expand
+from recoup.reports import DATED_TABLES
 from recoup.workspace import Workspace
 
 
@@ -50,6 +53,7 @@ class Silent:
 class FileResult:
     name: str
     status: Literal["imported", "duplicate", "failed"]
+    file_id: int | None = None
     report: str | None = None  # layout id
     table: str | None = None
     encoding: str | None = None
@@ -75,14 +79,19 @@ def import_paths(
     reporter: Reporter | None = None,
     declared_encoding: str | None = None,
     name_of: Callable[[Path], str] = str,
+    period: coverage.Span | None = None,
+    period_basis: str = "stated",
 ) -> list[FileResult]:
     """Import every report under `paths`; one result per file, in the order read.
 
     `declared_encoding`: the codec the source named (an SP-API document's charset), tried
     first; a file it cannot decode strictly is detected as usual. `name_of`: the name each file
-    is shown and cited by (default: its path as given)."""
+    is shown and cited by (default: its path as given). `period`: the days the downloads cover
+    (stated by the seller, or the window a sync requested: `period_basis`); without it the files
+    imported together cover the first to last row date of them all (principle 11)."""
     reporter = reporter or Silent()
     results = []
+    covered = Covered(account, marketplace, period, period_basis)
     for item in expand(list(paths), name_of):
         if isinstance(item, FileProblem):
             results.append(FileResult(item.name, "failed", problem=str(item)))
@@ -90,14 +99,80 @@ def import_paths(
         try:
             results.append(
                 _import_one(
-                    workspace, item, account, marketplace, reporter, declared=declared_encoding
+                    workspace,
+                    item,
+                    account,
+                    marketplace,
+                    reporter,
+                    declared=declared_encoding,
+                    covered=covered,
                 )
             )
         except FileProblem as problem:
             results.append(FileResult(item.name, "failed", problem=str(problem)))
         finally:
             reporter.file_finished()
+    covered.batch(workspace, results)
     return results
+
+
+@dataclass
+class Covered:
+    """Records the days each imported file covers (audit-rules.md principle 11)."""
+
+    account: str
+    marketplace: str | None
+    period: coverage.Span | None
+    basis: str
+
+    def file(
+        self, con: Any, file_id: int, *, table: str, markets: list[str], first: object,
+        last: object,
+    ) -> None:  # fmt: skip
+        """Inside the file's own transaction: the stated or synced period, else its own rows'
+        first to last date (what a file imported alone covers); a header-only file without a
+        period covers nothing."""
+        if table not in DATED_TABLES:
+            return
+        markets = markets or ([self.marketplace] if self.marketplace else [])
+        if self.marketplace and self.marketplace not in markets:
+            markets = [*markets, self.marketplace]
+        if self.period is not None:
+            if not markets:  # a header-only file naming no marketplace: the account's own
+                markets = [m for (m,) in con.execute(
+                    "SELECT DISTINCT marketplace FROM file_coverage WHERE account = ? "
+                    "ORDER BY 1", [self.account]).fetchall()]  # fmt: skip
+            coverage.record(con, file_id, account=self.account, report=table,
+                            marketplaces=markets, span=self.period, basis=self.basis)  # fmt: skip
+        elif isinstance(first, dt.date) and isinstance(last, dt.date):
+            coverage.record(con, file_id, account=self.account, report=table,
+                            marketplaces=markets, span=(first, last), basis="rows")  # fmt: skip
+
+    def batch(self, workspace: Workspace, results: list[FileResult]) -> None:
+        """Downloads imported together cover the same days: from the earliest to the latest
+        row date of any dated report among them."""
+        dated = [
+            r for r in results
+            if r.status == "imported" and r.table in DATED_TABLES
+            and isinstance(r.first_date, dt.date) and isinstance(r.last_date, dt.date)
+        ]  # fmt: skip
+        if self.period is not None or len(dated) < 2:
+            return
+        firsts = [r.first_date for r in dated if isinstance(r.first_date, dt.date)]
+        lasts = [r.last_date for r in dated if isinstance(r.last_date, dt.date)]
+        span = (min(firsts), max(lasts))
+        con = workspace.con
+        con.begin()
+        try:
+            for r in dated:
+                if (r.first_date, r.last_date) != span:
+                    markets = r.marketplaces or ([self.marketplace] if self.marketplace else [])
+                    coverage.record(con, r.file_id, account=self.account, report=str(r.table),
+                                    marketplaces=markets, span=span, basis="batch")  # fmt: skip
+            con.commit()
+        except Exception:
+            con.rollback()
+            raise
 
 
 def _import_one(
@@ -108,6 +183,7 @@ def _import_one(
     reporter: Reporter,
     *,
     declared: str | None = None,
+    covered: Covered,
 ) -> FileResult:
     size_hint = incoming.origin.stat().st_size if incoming.origin.is_file() else 0
     reporter.file_started(incoming.name, size_hint)
@@ -139,6 +215,7 @@ def _import_one(
             reporter=reporter,
             scratch=scratch,
             declared=declared,
+            covered=covered,
         )
     except Exception:
         if created and not _referenced(workspace, sha256):
@@ -167,6 +244,7 @@ def _decode_and_load(
     marketplace: str | None,
     reporter: Reporter,
     scratch: list[Path],
+    covered: Covered,
     declared: str | None = None,
 ) -> FileResult:
     name = incoming.name
@@ -211,6 +289,9 @@ def _decode_and_load(
                 "ORDER BY 1",
                 [file_id],
             ).fetchall()
+            covered.file(con, file_id, table=layout.report.table,
+                         markets=[m[0] for m in markets], first=loaded.first_date,
+                         last=loaded.last_date)  # fmt: skip
             con.commit()
         except Exception:
             with contextlib.suppress(Exception):
@@ -221,6 +302,7 @@ def _decode_and_load(
     return FileResult(
         name,
         "imported",
+        file_id=file_id,
         report=layout.report.name,
         table=layout.report.table,
         encoding=layout.encoding,

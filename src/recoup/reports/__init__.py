@@ -40,5 +40,17 @@ REPORT_TYPES: tuple[ReportType, ...] = (
 CANONICAL_TABLES: tuple[str, ...] = tuple(dict.fromkeys(r.table for r in REPORT_TYPES))
 
 
+# Amazon's dated downloads: a file of one of these covers days (audit-rules.md principle 11). The
+# seller's own files are dated by when a cost took effect or a box arrived, not by a download.
+DATED_TABLES: frozenset[str] = frozenset(
+    r.table for r in REPORT_TYPES if r.date_column and r not in (SOURCING_COSTS, REMOVAL_RECEIPTS)
+)
+
+
+def title_of(table: str) -> str:
+    """The name a seller knows the report of a canonical table by."""
+    return by_table(table)[0].title
+
+
 def by_table(table: str) -> list[ReportType]:
     return [r for r in REPORT_TYPES if r.table == table]

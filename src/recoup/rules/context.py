@@ -38,6 +38,9 @@ CONTRIBUTION = ibis.schema(
         "money": "decimal(18, 2)",  # the basis amount the kind's valuation starts from
         "money_units": "int64",
         "window": "string",  # the policy row to date it by, when not the kind's own
+        # The reports that must cover days before the finding may be claimed (principle 11),
+        # written by `proof()`; null: Amazon's own attribution, nothing to prove.
+        "proof": "string",
         "report": "string",
         "file_id": "int64",
         "line": "int64",
@@ -56,6 +59,35 @@ def contributions(t: ir.Table, **columns: Any) -> ir.Table:
             value = ibis.literal(value, dtype)
         values[name] = value.cast(dtype)
     return t.select(**values)
+
+
+NEED_SEPARATOR = ";"
+
+
+def proof(
+    report: str,
+    first: ir.DateValue,
+    last: ir.DateValue | None = None,
+    when: ir.BooleanValue | None = None,
+) -> ir.StringValue:
+    """`report` must cover `first`..`last` (None: up to the as-of date), where `when` holds:
+    one part of a contribution's `proof` (`recoup.audit` reads it against the coverage). Join
+    parts with `+`."""
+    # Date arithmetic gives a timestamp on DuckDB though Ibis types it a date: keep the day.
+    end = ibis.literal("") if last is None else last.cast("string").substr(0, 10)
+    part = (
+        ibis.literal(f"{report} ") + first.cast("string").substr(0, 10) + ".." + end
+        + NEED_SEPARATOR
+    )  # fmt: skip
+    if when is not None:
+        part = when.ifelse(part, ibis.literal(""))
+    return part.fill_null("")
+
+
+def earliest(t: ir.Table, day: str) -> ir.DateValue:
+    """The earliest `day` of the row's (marketplace, FNSKU) in `t`: where a FIFO's cancellers
+    must be seen from (principle 11, "the earliest candidate of its FNSKU")."""
+    return t[day].min().over(ibis.window(group_by=[t.marketplace, t.fnsku]))
 
 
 @dataclass

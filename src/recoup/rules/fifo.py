@@ -62,12 +62,16 @@ def allocate(
     canceller_day: str | None = None,
     canceller_units: str | None = None,
     canceller_ties: Sequence[str] = (),
+    candidate_ties: Sequence[str] = (),
     candidate_id: str = "_cid",
     canceller_id: str = "_xid",
 ) -> tuple[ir.Table, ir.Table]:
     """Principle 5 FIFO. Returns (candidates with `cancelled`, cancellers with `placed`).
 
     Both tables need `file_id` and `line` (file order breaks ties) and a unique id column.
+    Candidates of one day are taken in the order of `candidate_ties` (their own identifier:
+    a shipment id, a removal order id, a license plate number), then file order; cancellers of
+    one day in the order of `canceller_ties`, then file order.
     """
     canceller_day = canceller_day or day
     canceller_units = canceller_units or units
@@ -82,7 +86,7 @@ def allocate(
 
     c = keyed(candidates, day, units, candidate_id)
     x = keyed(cancellers, canceller_day, canceller_units, canceller_id)
-    stream = stack(_order_columns(c, 0, ()), _order_columns(x, 1, canceller_ties))
+    stream = stack(_order_columns(c, 0, candidate_ties), _order_columns(x, 1, canceller_ties))
     order = [stream._day, stream._side, stream._tie, stream._file, stream._line, stream._id]
     w = ibis.cumulative_window(group_by=stream._k, order_by=order)
     is_candidate = _._side == 0

@@ -18,7 +18,7 @@ import ibis.expr.types as ir
 from ibis import _
 
 from recoup.rules import inputs, shared
-from recoup.rules.context import Context, contributions, stack
+from recoup.rules.context import Context, contributions, earliest, proof, stack
 from recoup.rules.fifo import allocate
 
 KIND = "inbound_shortage"
@@ -100,6 +100,7 @@ def _by_case_id(ctx: Context, items: ir.Table, paid: ir.Table) -> tuple[ir.Table
 
 def find(ctx: Context) -> ir.Table:
     items = short_items(ctx)
+    items = items.mutate(_first=earliest(items, "clock"))
     paid = ctx.shared("paid_units", shared.paid_units)
     paid = paid.filter(paid.reason.isin(("Lost_Inbound", "Damaged_Inbound")))
     items, paid = _by_case_id(ctx, items, paid)
@@ -110,15 +111,16 @@ def find(ctx: Context) -> ir.Table:
     owed = items.filter(items.units > items.cancelled)
 
     def one(t: ir.Table, quantity: ir.Value | int, report: str, file_id: ir.Value,
-            line: ir.Value) -> ir.Table:  # fmt: skip
+            line: ir.Value, *, needs: ir.Value | None = None) -> ir.Table:  # fmt: skip
         return contributions(
             t, kind=KIND, marketplace=t.marketplace, fnsku=t.fnsku, msku=t.seller_sku,
             shipment_id=t.shipment_id, event_date=t.clock, quantity=quantity, report=report,
-            file_id=file_id, line=line,
+            file_id=file_id, line=line, proof=needs,
         )  # fmt: skip
 
     parts = [
-        one(owed, owed.units - owed.cancelled, "inbound_shipment_items", owed.file_id, owed.line),
+        one(owed, owed.units - owed.cancelled, "inbound_shipment_items", owed.file_id, owed.line,
+            needs=proof("reimbursements", owed._first)),
         one(owed, 0, "inbound_shipments", owed.s_file, owed.s_line),
     ]
     receipts = _receipts(ctx)

@@ -16,7 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from recoup.rules import costs, inputs
-from recoup.rules.context import Context, contributions
+from recoup.rules.context import Context, contributions, proof
 
 KIND = "reimbursement_underpaid"
 NEEDS = ("reimbursements", "sourcing_costs")
@@ -57,5 +57,6 @@ def find(ctx: Context) -> ir.Table:
         order_id=r.amazon_order_id, reimbursement_id=r.reimbursement_id,
         event_date=r.approval_date, quantity=r.quantity_reimbursed_cash,
         value_basis="sourcing_cost", money=r.cost - r.amount_per_unit, money_units=1,
+        proof=proof("reimbursements", r.approval_date),
         report="reimbursements", file_id=r.file_id, line=r.line,
     )  # fmt: skip

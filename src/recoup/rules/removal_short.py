@@ -12,7 +12,7 @@ import ibis.expr.types as ir
 from ibis import _
 
 from recoup.rules import inputs, shared
-from recoup.rules.context import Context, contributions, stack
+from recoup.rules.context import Context, contributions, earliest, proof, stack
 from recoup.rules.fifo import allocate
 
 KIND = "removal_short"
@@ -35,6 +35,7 @@ def find(ctx: Context) -> ir.Table:
     )
     orders = orders.mutate(units=short.cast("int64"), _cid=inputs.row_id(orders, "O"))
     orders = orders.filter(orders.units > 0)
+    orders = orders.mutate(_first=earliest(orders, "last_updated_date"))
     paid = ctx.shared("paid_units", shared.paid_units)
     orders, _unused = allocate(
         orders, paid.filter(paid.reason == "Lost_Outbound"), shared.KEYS,
@@ -46,6 +47,7 @@ def find(ctx: Context) -> ir.Table:
         owed, kind=KIND, marketplace=owed.marketplace, fnsku=owed.fnsku, msku=owed.sku,
         removal_order_id=owed.order_id, event_date=owed.last_updated_date, quantity=owed.owed,
         report="removal_orders", file_id=owed.file_id, line=owed.line,
+        proof=proof("reimbursements", owed._first),
     )  # fmt: skip
     if {"removal_shipments", "removal_receipts"} <= ctx.available:
         return stack(found, _received_short(ctx, paid.filter(paid.reason == "Lost_Outbound")))
@@ -74,6 +76,7 @@ def _received_short(ctx: Context, paid: ir.Table) -> ir.Table:
         units=(ships.shipped_quantity.fill_null(0) - ships.received.fill_null(0)).cast("int64"),
         _cid=inputs.row_id(ships, "S"),
     ).filter(_.units > 0)
+    ships = ships.mutate(_first=earliest(ships, "shipment_date"))
     ships, _unused = allocate(
         ships, paid, shared.KEYS, day="shipment_date", units="units",
         canceller_day="approval_date", canceller_units="units",
@@ -84,5 +87,5 @@ def _received_short(ctx: Context, paid: ir.Table) -> ir.Table:
         owed, kind=KIND, marketplace=owed.marketplace, fnsku=owed.fnsku, msku=owed.sku,
         removal_order_id=owed.order_id, event_date=owed.shipment_date, quantity=owed.owed,
         window=WINDOW_FROM_SHIPMENT, report="removal_shipments", file_id=owed.file_id,
-        line=owed.line,
+        line=owed.line, proof=proof("reimbursements", owed._first),
     )  # fmt: skip

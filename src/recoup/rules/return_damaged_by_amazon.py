@@ -16,7 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from recoup.rules import shared
-from recoup.rules.context import Context, contributions
+from recoup.rules.context import Context, contributions, earliest, proof
 
 KIND = "return_damaged_by_amazon"
 NEEDS = ("customer_returns",)
@@ -24,6 +24,7 @@ NEEDS = ("customer_returns",)
 
 def find(ctx: Context) -> ir.Table:
     rows = ctx.shared("returns_damaged", shared.returns_damaged)
+    rows = rows.mutate(_first=earliest(rows, "clock"))
     rows = rows.filter(rows.owed > 0)
     known = rows.f_money.notnull() & (rows.f_units > 0)
     return contributions(
@@ -40,6 +41,7 @@ def find(ctx: Context) -> ir.Table:
         value_basis=known.ifelse(ibis.literal("refund_principal"), ibis.literal("sale_price")),
         money=known.ifelse(rows.f_money, ibis.null("decimal(18, 2)")),
         money_units=known.ifelse(rows.f_units, ibis.null("int64")),
+        proof=proof("reimbursements", rows._first),
         report="customer_returns",
         file_id=rows.file_id,
         line=rows.line,

@@ -13,18 +13,21 @@ Value: what the customer was refunded per unit.
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 
 from recoup.rules import shared
-from recoup.rules.context import Context, contributions
+from recoup.rules.context import Context, contributions, proof
 
 KIND = "return_not_received"
 NEEDS = ("settlements|date_range_transactions",)
+PROOF_DAYS_BEFORE = 45  # a return or payment may come shortly before the refund is posted
 
 
 def find(ctx: Context) -> ir.Table:
     rows = ctx.shared("returns_not_received", shared.returns_not_received)
     rows = rows.filter(rows.owed > 0)
+    since = rows.day - ibis.interval(days=PROOF_DAYS_BEFORE)
     return contributions(
         rows,
         kind=KIND,
@@ -34,6 +37,8 @@ def find(ctx: Context) -> ir.Table:
         event_date=rows.day,
         quantity=rows.owed,
         value_basis="refund_principal",
+        # Returns and payments of any date cancel; the days around the refund must be seen.
+        proof=proof("customer_returns", since) + proof("reimbursements", since),
         money=rows.principal,
         money_units=rows.units,
         report=rows.report,

@@ -9,10 +9,11 @@ reversed amount per unit. Window: 60 days from the reversal.
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 
-from recoup.rules import shared
-from recoup.rules.context import Context, contributions
+from recoup.rules import inputs, shared
+from recoup.rules.context import Context, contributions, proof
 
 KIND = "reversal_unmatched"
 NEEDS = ("reimbursements",)
@@ -21,10 +22,13 @@ NEEDS = ("reimbursements",)
 def find(ctx: Context) -> ir.Table:
     r = ctx.shared("reversals", shared.reversals)
     r = r.filter(r.reversed > r.explained)
+    until = r.approval_date + ibis.interval(days=shared.EXPLAINED_WITHIN_DAYS)
     return contributions(
         r, kind=KIND, marketplace=r.marketplace, fnsku=r.fnsku, msku=r.sku, asin=r.asin,
         order_id=r.amazon_order_id, reimbursement_id=r.reimbursement_id,
         event_date=r.approval_date, quantity=r.reversed - r.explained, value_basis="reversal",
         money=r.amount_total.abs(), money_units=r.reversed, report="reimbursements",
+        proof=proof("ledger_detail", r.o_day, until)
+        + proof("customer_returns", r.o_day, until, r.o_reason.isin(inputs.CUSTOMER_PAYMENT)),
         file_id=r.file_id, line=r.line,
     )  # fmt: skip

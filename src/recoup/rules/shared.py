@@ -16,13 +16,15 @@ import ibis.expr.types as ir
 from ibis import _
 
 from recoup.rules import inputs
-from recoup.rules.context import Context, stack
+from recoup.rules.context import Context, earliest, proof, stack
 from recoup.rules.fifo import allocate, in_rounds, prefix_taken
 
 LOST = ("M", "5")
 DAMAGED = ("E", "6", "7", "H", "K", "U")
 DISPOSED = ("D", "G")
 KEYS = ["marketplace", "fnsku"]
+EXPLAINED_WITHIN_DAYS = 7  # found units up to a week after a reversal explain it
+DISPOSAL_ORDER_DAYS = 90  # a disposal order placed this long before a disposal may explain it
 
 
 # -- reversals (principle 7) -------------------------------------------------------------------
@@ -86,7 +88,7 @@ def reversals(ctx: Context) -> ir.Table:
         by_return = x.o_reason.isin(inputs.CUSTOMER_PAYMENT) & (e.e_order == x.o_order)
         return (
             (e.e_day >= x.o_day)
-            & (e.e_day <= x.approval_date + ibis.interval(days=7))
+            & (e.e_day <= x.approval_date + ibis.interval(days=EXPLAINED_WITHIN_DAYS))
             & ((e.e_src == 0) | by_return)
         )
 
@@ -156,6 +158,12 @@ def warehouse(ctx: Context) -> dict[str, ir.Table]:
     spare = ctx.cache(spare.filter(spare.left > 0))
 
     disposals = warehouse_rows(ctx, DISPOSED)
+    # Principle 11: the seller's disposal orders of the 90 days before, and every warehouse
+    # payment since the FNSKU's first disposal, must be in the downloads.
+    disposals = disposals.mutate(
+        _proof=proof("removal_orders", disposals.date - ibis.interval(days=DISPOSAL_ORDER_DAYS))
+        + proof("reimbursements", earliest(disposals, "date"))
+    )
     if "removal_orders" in ctx.available:
         orders = ctx.table("removal_orders")
         orders = orders.filter(

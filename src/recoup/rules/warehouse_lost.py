@@ -11,11 +11,12 @@ Why Amazon owes it: units in its care went missing. Window: 60 days from the adj
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 from ibis import _
 
 from recoup.rules import inputs, shared
-from recoup.rules.context import Context, contributions, stack
+from recoup.rules.context import Context, contributions, earliest, proof, stack
 from recoup.rules.fifo import allocate
 
 KIND = "warehouse_lost"
@@ -25,10 +26,12 @@ NEEDS = ("ledger_detail",)
 def owed_rows(ctx: Context, reasons: tuple[str, ...], pays: str, found_first: bool) -> ir.Table:
     """Rows with `owed` units: the unreconciled quantity, or the legacy FIFO without it."""
     rows = shared.warehouse_rows(ctx, reasons)
+    # Amazon's own attribution: nothing left to prove (principle 11).
     current = rows.filter(rows.unreconciled_quantity.notnull()).mutate(
-        owed=_.unreconciled_quantity.cast("int64")
+        owed=_.unreconciled_quantity.cast("int64"), _proof=ibis.null("string")
     )
     legacy = rows.filter(rows.unreconciled_quantity.isnull())
+    legacy = legacy.mutate(_proof=proof("reimbursements", earliest(legacy, "date")))
     if found_first:
         led = inputs.ledger(ctx)
         found = led.filter(
@@ -60,6 +63,7 @@ def ledger_contributions(rows: ir.Table, kind: str, basis: ir.Value | None = Non
         event_date=rows.date,
         quantity=rows.owed,
         value_basis=basis,
+        proof=rows._proof,
         report="ledger_detail",
         file_id=rows.file_id,
         line=rows.line,

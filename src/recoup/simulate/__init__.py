@@ -5,11 +5,17 @@ seller would download in Amazon's real layouts (`downloads`, `layouts`) and the 
 auditor must produce from it (`answer_key`), as `answer-key.csv` and `answer-key.json` in the
 export-contract format of audit-rules.md. Products are independent, so a large account is
 simulated in batches and never held in memory whole.
+
+A partial account (`SimConfig.drop`, `SimConfig.cut`, `partial.py`) leaves reports or their
+early rows out; its answer key is computed from what the written files show, and marks the
+findings they cannot prove `unverified` (`key_coverage.py`) when the files are imported as
+`Simulated.import_groups` says.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 from collections import deque
@@ -19,7 +25,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from recoup.simulate.answer_key import COLUMNS, expected_findings
+from recoup.simulate import key_coverage
+from recoup.simulate.answer_key import COLUMNS
 from recoup.simulate.catalog import Product
 from recoup.simulate.layouts import ReportWriter
 from recoup.simulate.markets import MARKETS, Market
@@ -39,6 +46,10 @@ class Simulated:
     ledger_rows: int = 0
     rows: int = 0
     batches: list[Account] = field(default_factory=list)  # kept only when asked for
+    # One list of files per import command: the complete reports together, then each cut
+    # report alone (one list with `SimConfig.one_batch`). The answer key assumes this.
+    import_groups: list[list[Path]] = field(default_factory=list)
+    coverage: dict[str, list[tuple[dt.date, dt.date]]] = field(default_factory=dict)
 
     @property
     def market(self) -> Market:
@@ -78,15 +89,22 @@ def simulate(
         )
     else:
         parts = _in_workers(config, batches, quirks, workers)
+    wants: list[key_coverage.Wants] = []
+    held: key_coverage.Printed = {}
     for number, part in enumerate(parts, start=1):
         if part.files:
             _join(writer, part)
         done.findings += part.findings
+        wants += part.wants
+        held = key_coverage.merge(held, part.printed)
         done.ledger_rows += part.ledger_rows
         done.rows += part.rows
         if on_progress is not None:
             on_progress(min(number * BATCH_PRODUCTS, len(products)), len(products))
     done.reports = writer.close()
+    done.import_groups = key_coverage.import_groups(config, done.reports)
+    done.coverage = key_coverage.coverage(config, held)
+    key_coverage.resolve(done.findings, wants, done.coverage, config.as_of)
     done.findings.sort(key=lambda r: (str(r["kind"]), str(r["event_date"]), str(r["finding_id"])))
     write_answer_key(done.findings, out)
     return done
@@ -99,13 +117,17 @@ class Part:
     findings: list[dict[str, object]]
     ledger_rows: int
     rows: int
+    wants: list[key_coverage.Wants] = field(default_factory=list)  # per finding
+    printed: key_coverage.Printed = field(default_factory=dict)
     files: dict[str, tuple[bytes, int]] = field(default_factory=dict)
     totals: dict[str, Decimal] = field(default_factory=dict)
 
 
-def _counted(account: Account, findings: list[dict[str, object]]) -> Part:
+def _counted(account: Account) -> Part:
+    """The batch's answer key (from what its downloads show) and its counts."""
+    findings, wants, printed = key_coverage.batch_key(account)
     ledger = len(account.rows.get("ledger_detail", [])) + len(account.sales)
-    return Part(findings, ledger, account.printed_rows())
+    return Part(findings, ledger, account.printed_rows(), wants, printed)
 
 
 def _here(
@@ -119,14 +141,14 @@ def _here(
     writer.add(account)  # before the answer key: it cites the lines rows were written to
     if keep_events:
         done.batches.append(account)
-    return _counted(account, expected_findings(account))
+    return _counted(account)
 
 
 def _worker(config: SimConfig, products: list[Product], quirks: bool) -> Part:
     account = Seller(config, products).run()
     writer = ReportWriter(config, Path("part"), quirks=quirks, part=True)
     writer.add(account)
-    part = _counted(account, expected_findings(account))
+    part = _counted(account)
     part.files, part.totals = writer.finish_part()
     return part
 

@@ -3,6 +3,14 @@
 Computed from the events the simulator made (and only those the seller's downloads show), never
 by running recoup's rules, so that comparing the two catches the rules' mistakes. Each kind
 follows its section of audit-rules.md; allocation is FIFO per principle 5.
+
+A partial account (reports dropped or cut, `partial.py`) is audited from `partial.visible`: the
+events its written files show, so a row that was not downloaded never cancels anything and a
+rule whose source report is missing finds nothing. Proof of absence (principle 11) is modelled
+per import group in `key_coverage.py`: the complete reports imported in one command, each cut
+report in its own (`Simulated.import_groups`); a group's files cover its first to last row date
+of any dated report, a file without rows covers nothing. A finding whose cancelling reports do
+not cover the days it needs is `unverified`, and `needs` names them (blank otherwise).
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ COLUMNS = [
     "finding_id", "kind", "marketplace", "fnsku", "msku", "asin", "fulfillment_center",
     "reference_id", "order_id", "shipment_id", "removal_order_id", "reimbursement_id",
     "event_date", "quantity", "unit_value", "amount", "currency", "value_basis",
-    "window_opens", "window_closes", "state", "evidence",
+    "window_opens", "window_closes", "state", "evidence", "needs",
 ]  # fmt: skip
 LOST = {"M", "5"}
 DAMAGED = {"E", "6", "7", "H", "K", "U"}
@@ -87,6 +95,7 @@ class Finding:
             "window_closes": closes.isoformat(),
             "state": state(opens, closes, account.config.as_of),
             "evidence": [row.evidence() for row in self.evidence],
+            "needs": "",  # filled in for the whole account (key_coverage.resolve)
         }
 
 
@@ -98,14 +107,20 @@ class Candidate:
 
 
 class Pool:
-    """Open candidate units of one FNSKU, oldest first; cancellers take from the oldest."""
+    """Open candidate units of one FNSKU, oldest first; cancellers take from the oldest.
+    Candidates of one day go in the order of their own identifier `tie` (principle 5: a shipment
+    id, a removal order id, a license plate number), then in the order they were added (ledger
+    rows: file and line order)."""
 
     def __init__(self) -> None:
         self.open: list[Candidate] = []
+        self.ties: dict[int, str] = {}
 
-    def add(self, day: dt.date, units: int, what: object) -> None:
-        self.open.append(Candidate(day, units, what))
-        self.open.sort(key=lambda c: c.day)
+    def add(self, day: dt.date, units: int, what: object, tie: str = "") -> None:
+        candidate = Candidate(day, units, what)
+        self.ties[id(candidate)] = tie
+        self.open.append(candidate)
+        self.open.sort(key=lambda c: (c.day, self.ties[id(c)]))
 
     def cancel(self, day: dt.date, units: int) -> int:
         """Take up to `units` from candidates dated on or before `day`; return what is left."""
@@ -138,11 +153,12 @@ def expected_findings(account: Account) -> list[dict[str, object]]:
     found: list[Finding] = []
     explained = _explained_reversals(account)
     units = _refund_units(account)
+    net = _net_units(account, explained)
     leftovers = _warehouse(account, found, explained)
-    used_by_returns = _return_not_received(account, found, units)
-    _return_damaged(account, found, units, used_by_returns, leftovers)
-    _inbound(account, found)
-    _removals(account, found)
+    used_by_returns = _return_not_received(account, found, units, net)
+    _return_damaged(account, found, units, used_by_returns, leftovers, net=net)
+    _inbound(account, found, net)
+    _removals(account, found, net)
     _underpaid(account, found)
     _reversals(account, found, explained)
     _refund_overcharge(account, found)
@@ -150,6 +166,12 @@ def expected_findings(account: Account) -> list[dict[str, object]]:
 
 
 # -- warehouse kinds ---------------------------------------------------------------------------
+
+
+def _unseen_original(reversal: Reimbursement) -> Reimbursement:
+    """A reversal's original that is not in the downloads: only its printed reason is known."""
+    return Reimbursement(reversal.original_id, dt.date.min, reversal.original_reason,
+                         reversal.product, 0, 0, ZERO, ZERO, reversal.row)  # fmt: skip
 
 
 def _explained_reversals(account: Account) -> dict[str, int]:
@@ -175,7 +197,8 @@ def _explained_reversals(account: Account) -> dict[str, int]:
         key=lambda r: (r.day, r.reimbursement_id),
     )
     for reversal in reversals:
-        original = originals[reversal.original_id]
+        # An original the seller did not download: any day from the start, its printed reason.
+        original = originals.get(reversal.original_id) or _unseen_original(reversal)
         want = abs(reversal.quantity_total)
         got = 0
         for (day, _, _), left, returned in explaining[reversal.product.fnsku]:
@@ -193,6 +216,20 @@ def _explained_reversals(account: Account) -> dict[str, int]:
             got += taken
         explained[reversal.reimbursement_id] = got
     return explained
+
+
+def _net_units(account: Account, explained: dict[str, int]) -> dict[str, int]:
+    """Each payment's units less its reversed units that found units explain (principle 7: the
+    loss really was found, so they cancel nothing, in every kind, the return kinds included)."""
+    back: dict[str, int] = defaultdict(int)
+    for r in account.reimbursements:
+        if r.reason == "Reimbursement_Reversal":
+            back[r.original_id] += explained.get(r.reimbursement_id, 0)
+    return {
+        r.reimbursement_id: max(0, r.quantity_total - back[r.reimbursement_id])
+        for r in account.reimbursements
+        if r.reason != "Reimbursement_Reversal"
+    }
 
 
 Leftovers = dict[str, list[tuple[dt.date, int, str]]]
@@ -305,6 +342,8 @@ def _refund_units(account: Account) -> dict[str, tuple[int, Decimal]]:
             price = order.principal / order.quantity
         else:
             prices = sorted(medians[order.product.sku])
+            if not prices:
+                continue  # no sale price known (settlements cut): no units to count
             middle = len(prices) // 2
             price = prices[middle] if len(prices) % 2 else (prices[middle - 1] + prices[middle]) / 2
         count = int((refund.principal / price).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -312,6 +351,11 @@ def _refund_units(account: Account) -> dict[str, tuple[int, Decimal]]:
             continue  # a concession, not a return
         units[refund.adjustment_id] = (count, cents(refund.principal / count))
     return units
+
+
+def _plate(back: CustomerReturn) -> str:
+    """A customer-returns row's own identifier (principle 5's order among rows of one day)."""
+    return str(back.row.values["license_plate_number"])
 
 
 def _order_reimbursements(account: Account, reasons: set[str]) -> dict[str, list[Reimbursement]]:
@@ -323,14 +367,18 @@ def _order_reimbursements(account: Account, reasons: set[str]) -> dict[str, list
 
 
 def _return_not_received(
-    account: Account, found: list[Finding], units: dict[str, tuple[int, Decimal]]
+    account: Account,
+    found: list[Finding],
+    units: dict[str, tuple[int, Decimal]],
+    net: dict[str, int],
 ) -> dict[str, int]:
-    """Returns the reimbursement units each order used here (not available to damaged returns)."""
+    """Returns the reimbursement units each order used here (not available to damaged returns).
+    A payment counts its units net of reversed units that found units explain (principle 7)."""
     returned: dict[str, int] = defaultdict(int)
     for back in account.returns:
         returned[back.order.order_id] += back.quantity
     paid = _order_reimbursements(account, {"CustomerReturn", "CustomerServiceIssue"})
-    paid_units = {order: sum(r.quantity_total for r in rs) for order, rs in paid.items()}
+    paid_units = {order: sum(net[r.reimbursement_id] for r in rs) for order, rs in paid.items()}
     used: dict[str, int] = defaultdict(int)
     for refund in sorted(account.refunds, key=lambda r: (r.day, r.adjustment_id)):
         if refund.adjustment_id not in units:
@@ -365,6 +413,8 @@ def _return_damaged(
     units: dict[str, tuple[int, Decimal]],
     used: dict[str, int],
     leftovers: Leftovers,
+    *,
+    net: dict[str, int],
 ) -> None:
     refunds: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
     for refund in account.refunds:
@@ -372,13 +422,17 @@ def _return_damaged(
             order = refund.order
             _, per_unit = units.get(refund.adjustment_id, (0, order.principal / order.quantity))
             refunds[order.order_id].append((refund.day, cents(per_unit)))
+    sold = {sale.product.sku for sale in account.settled_sales()}
     paid = _order_reimbursements(
         account, {"CustomerReturn", "Damaged_Warehouse", "CustomerServiceIssue"}
     )
-    available = {o: sum(r.quantity_total for r in rs) - used.get(o, 0) for o, rs in paid.items()}
+    available = {
+        o: sum(net[r.reimbursement_id] for r in rs) - used.get(o, 0) for o, rs in paid.items()
+    }
     pools: dict[str, Pool] = defaultdict(Pool)
     candidates = []
-    for back in account.returns:
+    # An order's damaged returns take its payments by return date, then license plate number.
+    for back in sorted(account.returns, key=lambda b: (b.day, _plate(b))):
         if back.disposition in ("CUSTOMER_DAMAGED", "DEFECTIVE"):
             continue
         if back.disposition not in ("DAMAGED", "CARRIER_DAMAGED") and back.reason not in (
@@ -391,14 +445,14 @@ def _return_damaged(
         available[order_id] = available.get(order_id, 0) - taken
         known = sorted(refunds.get(order_id, []))
         clock = known[0][0] if known else back.day
-        pools[back.order.product.fnsku].add(clock, back.quantity - taken, back)
+        pools[back.order.product.fnsku].add(clock, back.quantity - taken, back, _plate(back))
         candidates.append((back, clock, known))
     # Without an order id: Damaged_Warehouse units the warehouse kinds left over (principle 6),
     # and customer-return payments that name no order, FIFO per FNSKU.
     blank = [(day, n, fnsku) for fnsku, left in leftovers.items()
              for day, n, reason in left if reason == "Damaged_Warehouse"]  # fmt: skip
     blank += [
-        (r.day, r.quantity_total, r.product.fnsku)
+        (r.day, net[r.reimbursement_id], r.product.fnsku)
         for r in account.reimbursements
         if not r.order_id
         and r.reason in ("CustomerReturn", "CustomerServiceIssue")
@@ -411,7 +465,7 @@ def _return_damaged(
         if owed <= 0:
             continue
         product = back.order.product
-        unit, basis = (known[0][1], "refund_principal") if known else (product.price, "sale_price")
+        unit, basis = (known[0][1], "refund_principal") if known else _sale_price(product, sold)
         found.append(
             Finding(
                 "return_damaged_by_amazon",
@@ -428,22 +482,29 @@ def _return_damaged(
         )
 
 
+def _sale_price(product: Product, sold: set[str]) -> tuple[Decimal, str]:
+    """The SKU's median sale price (every sale is at its price), when a settlement shows one."""
+    return (product.price, "sale_price") if product.sku in sold else (ZERO, "unknown")
+
+
 # -- inbound and removals ------------------------------------------------------------------------
 
 
-def _inbound(account: Account, found: list[Finding]) -> None:
+def _inbound(account: Account, found: list[Finding], net: dict[str, int]) -> None:
     pools: dict[str, Pool] = defaultdict(Pool)
     candidates = []
     for shipment in account.shipments:
         last = shipment.last_receipt
-        if shipment.status != "CLOSED" or last is None:
+        if shipment.status != "CLOSED":
             continue
+        if last is None:  # no receipt downloaded: the as-of date of the audit that saw it CLOSED
+            last = account.config.as_of
         for item in shipment.items:
             short = item.shipped - item.received
             if short > 0:
-                pools[item.product.fnsku].add(last, short, item)
+                pools[item.product.fnsku].add(last, short, item, shipment.shipment_id)
                 candidates.append((shipment, item, last))
-    _cancel(account, pools, {"Lost_Inbound", "Damaged_Inbound"})
+    _cancel(account, pools, {"Lost_Inbound", "Damaged_Inbound"}, net)
     for shipment, item, last in candidates:
         owed = pools[item.product.fnsku].left(item)
         if owed > 0:
@@ -466,21 +527,23 @@ def _inbound(account: Account, found: list[Finding]) -> None:
             )
 
 
-def _cancel(account: Account, pools: dict[str, Pool], reasons: set[str]) -> None:
+def _cancel(
+    account: Account, pools: dict[str, Pool], reasons: set[str], net: dict[str, int]
+) -> None:
     for r in sorted(account.reimbursements, key=lambda r: (r.day, r.reimbursement_id)):
         if r.reason in reasons and r.quantity_total > 0:
-            pools[r.product.fnsku].cancel(r.day, r.quantity_total)
+            pools[r.product.fnsku].cancel(r.day, net[r.reimbursement_id])
 
 
-def _removals(account: Account, found: list[Finding]) -> None:
+def _removals(account: Account, found: list[Finding], net: dict[str, int]) -> None:
     pools: dict[str, Pool] = defaultdict(Pool)
     candidates = []
     for order in account.removals:
         short = order.requested - order.cancelled - order.disposed - order.shipped
         if order.order_type == "Return" and order.status == "Completed" and short > 0:
-            pools[order.product.fnsku].add(order.last_updated, short, order)
+            pools[order.product.fnsku].add(order.last_updated, short, order, order.order_id)
             candidates.append(order)
-    _cancel(account, pools, {"Lost_Outbound"})
+    _cancel(account, pools, {"Lost_Outbound"}, net)
     for order in candidates:
         owed = pools[order.product.fnsku].left(order)
         if owed > 0:

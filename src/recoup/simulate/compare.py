@@ -1,6 +1,7 @@
 """Compare findings with the answer key the way audit-rules.md tells tools to: sum `quantity` and
 `amount` per (kind, marketplace, fnsku, order_id, shipment_id, removal_order_id,
-reimbursement_id), and compare each such group's clock dates, windows, states and value bases."""
+reimbursement_id), and compare each such group's clock dates, windows, states, value bases and
+`needs` (the downloads an unverified finding waits for)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 GROUP = ("kind", "marketplace", "fnsku", "order_id", "shipment_id", "removal_order_id",
          "reimbursement_id")  # fmt: skip
-DETAIL = ("event_date", "state", "window_opens", "window_closes", "value_basis")
+DETAIL = ("event_date", "state", "window_opens", "window_closes", "value_basis", "needs")
 
 
 def _text(value: Any) -> str:
@@ -24,7 +25,7 @@ def summarise(findings: Iterable[Mapping[str, Any]]) -> dict[tuple[str, ...], An
         group = groups[tuple(_text(f[c]) for c in GROUP)]
         group[0] += int(f["quantity"])
         group[1] += Decimal(_text(f["amount"]))
-        group[2].add(tuple(_text(f[c]) for c in DETAIL))
+        group[2].add(tuple(_text(f.get(c)) for c in DETAIL))  # `needs` may be absent: blank
     return groups
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 # From this approval date a US loss before a customer order is paid at sourcing cost (policy A.0).
 US_COST_BASIS = dt.date(2025, 3, 31)
+SPLIT_INBOUND = 0.03  # chance that Amazon splits a shipment in two that close on one day
 UNSELLABLE_DAMAGE = {
     "6": "CARRIER_DAMAGED",
     "7": "EXPIRED",
@@ -85,6 +86,7 @@ def _refund_later(s: Seller, order: Order) -> None:
             "never": 8,
             "concession": 5,
             "overcharged": 1,
+            "service_issue": 4,
         },
     )
     refund_day = order.day + s.days(3, 30)
@@ -125,11 +127,33 @@ def _refund_later(s: Seller, order: Order) -> None:
                 order_id=order.order_id,
             ),
         )
+    elif outcome == "service_issue":
+        s.later(refund_day + s.days(60, 75), lambda: _service_issue(s, order))
 
 
-def _come_back(s: Seller, order: Order, outcome: str) -> None:
+def _service_issue(s: Seller, order: Order) -> None:
+    """Amazon pays a `CustomerServiceIssue` for a unit that did not come back (one unit fewer
+    than refunded when two were), then a unit comes back late after all and Amazon reverses the
+    payment. The return explains the reversal, so the payment cancels nothing (principle 7): the
+    return cancels one refunded unit, and an order's other refunded unit is owed."""
+    original = s.reimburse(
+        s.queue_day,
+        order.product,
+        "CustomerServiceIssue",
+        max(1, order.quantity - 1),
+        cents(order.principal / order.quantity),
+        order_id=order.order_id,
+    )
+    back = s.queue_day + s.days(5, 20)
+    s.later(back, lambda: _come_back(s, order, "returned", units=1))
+    s.later(back + s.days(2, 10), lambda: _reverse(s, original))
+
+
+def _come_back(s: Seller, order: Order, outcome: str, *, units: int | None = None) -> None:
+    """The customer's return of `units` of the order (all of them unless given)."""
     day = s.queue_day
     product = order.product
+    quantity = order.quantity if units is None else units
     if outcome == "customer_damaged":
         disposition, reason, ledger = "CUSTOMER_DAMAGED", "UNWANTED_ITEM", "CUSTOMER_DAMAGED"
     elif outcome == "amazon_damaged":
@@ -147,7 +171,7 @@ def _come_back(s: Seller, order: Order, outcome: str) -> None:
         asin=product.asin,
         fnsku=product.fnsku,
         product_name=product.title,
-        quantity=order.quantity,
+        quantity=quantity,
         fulfillment_center_id=product.fulfillment_center,
         detailed_disposition=disposition,
         reason=reason,
@@ -155,10 +179,10 @@ def _come_back(s: Seller, order: Order, outcome: str) -> None:
         license_plate_number=f"LPN{s.digits(9)}",
         customer_comments="<b>not as described</b>" if s.rng.random() < 0.05 else "",
     )
-    s.account.returns.append(CustomerReturn(day, order, order.quantity, disposition, reason, row))
-    s.ledger(day, product, "CustomerReturns", order.quantity, disposition=ledger)
+    s.account.returns.append(CustomerReturn(day, order, quantity, disposition, reason, row))
+    s.ledger(day, product, "CustomerReturns", quantity, disposition=ledger)
     pool = s.sellable if disposition == "SELLABLE" else s.unsellable
-    pool[product.fnsku] += order.quantity
+    pool[product.fnsku] += quantity
     if outcome == "amazon_damaged" and s.rng.random() < 0.5:
         per_unit = cents(order.principal / order.quantity)
         s.later(
@@ -177,13 +201,15 @@ def _come_back(s: Seller, order: Order, outcome: str) -> None:
 # -- inbound -------------------------------------------------------------------------------------
 
 
+def _shipment_id(s: Seller) -> str:
+    return f"FBA{s.digits(3)}{s.rng.randrange(36**6):06X}"[:12]
+
+
 def send_inbound(s: Seller, day: dt.date, product: Product, quantity: int) -> None:
-    shipment = InboundShipment(
-        f"FBA{s.digits(3)}{s.rng.randrange(36**6):06X}"[:12],
-        day,
-        "WORKING",
-        [InboundItem(product, quantity, 0)],
-    )
+    if s.rng.random() < SPLIT_INBOUND:
+        _send_split(s, day, product, quantity)
+        return
+    shipment = InboundShipment(_shipment_id(s), day, "WORKING", [InboundItem(product, quantity, 0)])
     s.account.shipments.append(shipment)
     s.inbound_open.add(product.fnsku)
     short = s.rng.randint(1, min(4, quantity - 1)) if s.rng.random() < 0.2 else 0
@@ -206,6 +232,31 @@ def send_inbound(s: Seller, day: dt.date, product: Product, quantity: int) -> No
                 s.queue_day, product, "Lost_Inbound", short, _per_unit(s, product, s.queue_day)
             ),
         )
+
+
+def _send_split(s: Seller, day: dt.date, product: Product, quantity: int) -> None:
+    """Amazon splits a shipment in two (two shipment ids, one FNSKU) that arrive together and
+    close on the same day, both short, and pays back the shortage of the first one created.
+    Which of the two those units cancel is principle 5's tie on a day: by shipment id, not by
+    the order the shipments were created or printed in."""
+    halves = []
+    for units in (quantity // 2, quantity - quantity // 2):
+        item = InboundItem(product, units, 0)
+        shipment = InboundShipment(_shipment_id(s), day, "WORKING", [item])
+        s.account.shipments.append(shipment)
+        halves.append((shipment, units, s.rng.randint(1, 3)))
+    s.inbound_open.add(product.fnsku)
+    arrives = day + s.days(6, 12)
+    for shipment, units, short in halves:
+        s.later(arrives, functools.partial(_receive, s, shipment, units - short))
+    s.later(arrives, lambda: s.inbound_open.discard(product.fnsku))
+    paid = halves[0][2]
+    s.later(
+        arrives + s.days(20, 45),
+        lambda: s.reimburse(
+            s.queue_day, product, "Lost_Inbound", paid, _per_unit(s, product, s.queue_day)
+        ),
+    )
 
 
 def _receive(s: Seller, shipment: InboundShipment, units: int) -> None:

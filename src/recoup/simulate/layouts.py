@@ -30,6 +30,7 @@ from recoup.simulate.catalog import Product
 from recoup.simulate.downloads import settlement_of, settlement_periods
 from recoup.simulate.events import Row, Sale, Settled, Values, sale_amounts
 from recoup.simulate.markets import MARKETS, Market
+from recoup.simulate.partial import Download
 from recoup.simulate.seller import Account, SimConfig
 
 DECLARED = {r.name: r for r in REPORT_TYPES}
@@ -184,6 +185,7 @@ class ReportWriter:
     ) -> None:
         self.config, self.out, self.quirks, self.part = config, out, quirks, part
         self.market = MARKETS[config.marketplace]
+        self.download = Download.of(config)  # rows the seller did not download are not written
         self.rng = random.Random(config.seed)
         if not part:  # a part is written in memory
             out.mkdir(parents=True, exist_ok=True)
@@ -203,7 +205,10 @@ class ReportWriter:
             ((r.values["date"], 0, i, r) for i, r in enumerate(rows)),  # type: ignore[misc]
             ((sale.day, 1, i, sale) for i, sale in enumerate(sales)),
         )
-        for _, _, _, item in ledger:
+        shows = self.download.shows
+        for day, _, _, item in ledger:
+            if not shows("ledger_detail", day):
+                continue
             for sink in self._ledger_sinks(item):
                 if isinstance(item, Row):
                     sink.write(item)
@@ -211,8 +216,10 @@ class ReportWriter:
                     sink.write_sale(item, self.market)
         for _, report, _ in FILES:
             sink = self.sinks[report]
+            date = DECLARED[report].date_column
             for row in _by_date(account, report):
-                sink.write(row)
+                if shows(report, row.values.get(date) if date else None):
+                    sink.write(row)
         self._settle(account, sales)
 
     def _settle(self, account: Account, sales: list[Sale]) -> None:
@@ -225,7 +232,9 @@ class ReportWriter:
         settled: list[tuple[dt.date, int, int, Settled | Sale, str]] = [
             (e.day, 0, i, e, e.settlement_id) for i, e in enumerate(account.settled())
         ]
-        for _, _, _, item, settlement in heapq.merge(settled, plain):
+        for day, _, _, item, settlement in heapq.merge(settled, plain):
+            if not self.download.shows("settlements", day):
+                continue
             if settlement not in self.bodies:
                 self.bodies[settlement] = self._body(settlement)
             body = self.bodies[settlement]
@@ -289,8 +298,16 @@ class ReportWriter:
             ledger = [self.sinks["single"]]
         for sink in [*ledger, *self.sinks.values(), *self.bodies.values()]:
             sink.stream.close()
-        files = [s.path for s in ledger] + [self.sinks[r].path for _, r, _ in FILES]
-        return files + [self._settlement_file(*period) for period in self.periods]
+        files = [s.path for s in ledger]
+        for _, report, _ in FILES:
+            if self.download.written(report):
+                files.append(self.sinks[report].path)
+            else:
+                self.sinks[report].path.unlink()
+        # A settlement all of whose lines were cut (or all settlements, dropped) is not there.
+        partial = not self.download.written("settlements") or "settlements" in self.download.cuts
+        periods = [p for p in self.periods if not partial or p[0] in self.bodies]
+        return files + [self._settlement_file(*period) for period in periods]
 
     # -- the ledger ------------------------------------------------------------------------------
 

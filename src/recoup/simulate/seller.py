@@ -44,6 +44,10 @@ class SimConfig:
     marketplace: str = "US"
     as_of: dt.date = dt.date(2026, 11, 28)
     scale: float = 1.0  # 1.0: 40 products, about 30 thousand ledger rows over 14 months
+    # A partial download (`partial.py`): reports not written, and (report, first day written).
+    drop: tuple[str, ...] = ()
+    cut: tuple[tuple[str, dt.date], ...] = ()
+    one_batch: bool = False  # imported in one command even with a cut (see `import_groups`)
 
     @property
     def start(self) -> dt.date:

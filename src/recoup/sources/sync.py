@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recoup import coverage
+from recoup.coverage import Span
 from recoup.ingest import import_paths
 from recoup.ingest.decode import declared_encoding
 from recoup.policy import add_months
+from recoup.reports import DATED_TABLES
 from recoup.settings import SyncSettings
 from recoup.sources.catalog import LONGEST_BACKFILL_MONTHS, PULLS, Pull
 from recoup.sources.spapi import Document, ReportSource, SourceError
@@ -191,6 +194,7 @@ class Sync:
             )
         if state == "CANCELLED":
             self.finish(pull, report_id, "no_data", note="Amazon cancelled it: no data")
+            self.covered_empty(marketplace, pull, start, end)
             return Outcome(
                 pull.name,
                 marketplace,
@@ -212,7 +216,22 @@ class Sync:
             self.finish(pull, report_id, "failed", note="DONE without a document")
             return Outcome(pull.name, marketplace, window, "failed", note="no document")
         name = f"{pull.report_type}_{marketplace}_{window.replace('..', '_')}_{report_id}.txt"
-        return self.fetch_document(marketplace, pull, report_id, document_id, name, window)
+        period = (start, end) if start and end else None
+        return self.fetch_document(
+            marketplace, pull, report_id, document_id, name, window, period=period
+        )
+
+    def covered_empty(
+        self, marketplace: str, pull: Pull, start: dt.date | None, end: dt.date | None
+    ) -> None:
+        """A window Amazon had no data for is proof that nothing happened in it (principle 11)."""
+        # A dated pull is named after the canonical table it fills.
+        if pull.name in DATED_TABLES and start and end:
+            with Workspace(self.root) as workspace:
+                coverage.record(
+                    workspace.con, None, account=self.account, report=pull.name,
+                    marketplaces=[marketplace], span=(start, end), basis="synced",
+                )  # fmt: skip
 
     def error_document(self, marketplace: str, document_id: str | None) -> str:
         if not document_id:
@@ -230,16 +249,31 @@ class Sync:
         return f"an error document of {len(document.data)} bytes recoup cannot decode"
 
     def fetch_document(  # noqa: PLR0917 - the report and where its document goes
-        self, marketplace: str, pull: Pull, report_id: str, document_id: str, name: str, window: str
+        self,
+        marketplace: str,
+        pull: Pull,
+        report_id: str,
+        document_id: str,
+        name: str,
+        window: str,
+        *,
+        period: Span | None = None,
     ) -> Outcome:
         document = self.source.download(document_id, marketplace)
-        outcome = self.import_bytes(marketplace, pull, document, name, window)
+        outcome = self.import_bytes(marketplace, pull, document, name, window, period=period)
         status = "imported" if outcome.state in ("imported", "duplicate") else "failed"
         self.finish(pull, report_id, status, name, outcome.note)
         return outcome
 
     def import_bytes(
-        self, marketplace: str, pull: Pull, document: Document, name: str, window: str
+        self,
+        marketplace: str,
+        pull: Pull,
+        document: Document,
+        name: str,
+        window: str,
+        *,
+        period: Span | None = None,
     ) -> Outcome:
         folder = self.root / DOWNLOADS
         folder.mkdir(exist_ok=True)
@@ -253,6 +287,8 @@ class Sync:
                     account=self.account,
                     marketplace=marketplace,
                     declared_encoding=declared_encoding(document.charset),
+                    period=period,
+                    period_basis="synced",
                 )
         finally:
             path.unlink(missing_ok=True)
