@@ -34,6 +34,9 @@ COLUMNS = (
     "event_date", "quantity", "unit_value", "amount", "currency", "value_basis",
     "window_opens", "window_closes", "state", "evidence", "needs",
 )  # fmt: skip
+# A finding's state as of the audit; `unverified`: the reports that could cancel it do not cover
+# the days it needs (principle 11), so it is never drafted.
+STATES = ("claimable", "not_yet", "expired", "unverified")
 IDS = ("reference_id", "order_id", "shipment_id", "removal_order_id", "reimbursement_id")
 STORED = (*COLUMNS, "window_id")  # the contract's columns, and the policy window's id
 ZERO = Decimal("0.00")

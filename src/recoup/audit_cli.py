@@ -13,8 +13,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from recoup import audit as auditing
-from recoup import claims
+from recoup import claims, coverage
 from recoup import findings as stored
+from recoup.audit import STATES
 from recoup.claims_cli import print_update
 from recoup.engines import Engine, duckdb_engine, spark_engine
 from recoup.lake import export_lake
@@ -23,8 +24,6 @@ from recoup.rules import KINDS
 from recoup.settings import Settings
 from recoup.summary import emit, summary_console
 from recoup.workspace import Workspace
-
-STATES = ("claimable", "not_yet", "expired")
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -104,7 +103,7 @@ def print_audit(console: Console, result: auditing.Audit) -> None:
         table.add_column(state.replace("_", " "), justify="right")
     for kind in KINDS:
         if kind in result.skipped:
-            table.add_row(kind, f"[dim]skipped: {result.skipped[kind]}[/dim]", "", "")
+            table.add_row(kind, f"[dim]skipped: {result.skipped[kind]}[/dim]", "", "", "")
             continue
         table.add_row(kind, *(_cell(totals.get((kind, s))) for s in STATES))
     table.add_row(
@@ -113,6 +112,20 @@ def print_audit(console: Console, result: auditing.Audit) -> None:
           for s in STATES),
     )  # fmt: skip
     console.print(table)
+    print_downloads(console, result.findings)
+
+
+def print_downloads(console: Console, findings: list[dict[str, Any]]) -> None:
+    """What to download to verify the unverified findings (principle 11), the most money first."""
+    wanted = coverage.downloads(findings)
+    if not wanted:
+        return
+    console.print(
+        "[bold]Unverified[/bold]: these findings are not claimed until the reports that could "
+        "cancel them cover their days."
+    )
+    for download in wanted:
+        console.print(f"- {download.sentence()}")
 
 
 def _cell(total: list[Any] | None) -> str:

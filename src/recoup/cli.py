@@ -34,6 +34,7 @@ from recoup.reports.marketplaces import normalise_marketplace
 from recoup.serve_cli import serve_command
 from recoup.settings import Settings
 from recoup.simulate import SimConfig, simulate
+from recoup.simulate import partial as simulate_partial
 from recoup.simulate.compare import differences
 from recoup.status import workspace_status
 from recoup.summary import print_import_summary, print_status, summary_console
@@ -212,17 +213,48 @@ def _simulation_options(command: click.decorators.FC) -> click.decorators.FC:
                 default=None,
                 help="Last day of the history (default: today).",
             ),
+            click.option(
+                "--drop",
+                multiple=True,
+                metavar="REPORT",
+                help="Leave this report out (repeatable; e.g. customer_returns, reimbursements, "
+                "removals, settlements, ledger_detail).",
+            ),
+            click.option(
+                "--cut",
+                multiple=True,
+                metavar="REPORT:YYYY-MM-DD",
+                help="Leave out this report's rows dated before the day; its files are imported "
+                "on their own (repeatable).",
+            ),
+            click.option(
+                "--one-batch",
+                is_flag=True,
+                help="Import every file in one command, cut reports too (they then cover the "
+                "whole batch's days).",
+            ),
         ]
     ):
         command = option(command)
     return command
 
 
-def _config(
-    seed: int, months: int, marketplace: str, as_of: dt.datetime | None, scale: float = 1.0
+def _config(  # noqa: PLR0917 - one parameter per option
+    seed: int,
+    months: int,
+    marketplace: str,
+    as_of: dt.datetime | None,
+    partial: tuple[tuple[str, ...], tuple[str, ...], bool],
+    scale: float = 1.0,
 ) -> SimConfig:
     day = as_of.date() if as_of else demo_account.default_as_of()
-    return SimConfig(seed=seed, months=months, marketplace=marketplace, as_of=day, scale=scale)
+    drop, cut, one_batch = partial
+    try:
+        dropped, cuts = simulate_partial.parse_drop(drop), simulate_partial.parse_cut(cut)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--drop/--cut") from None
+    return SimConfig(seed=seed, months=months, marketplace=marketplace, as_of=day, scale=scale,
+                     drop=dropped, cut=cuts, one_batch=one_batch)  # fmt: skip
 
 
 @main.command("simulate")
@@ -236,11 +268,14 @@ def simulate_command(  # noqa: PLR0917 - one parameter per option
     months: int,
     marketplace: str,
     as_of: dt.datetime | None,
+    drop: tuple[str, ...],
+    cut: tuple[str, ...],
+    one_batch: bool,
     scale: float,
     quirks: bool,
 ) -> None:
     """Write a simulated seller account's reports and answer key into OUT."""
-    config = _config(seed, months, marketplace, as_of, scale)
+    config = _config(seed, months, marketplace, as_of, (drop, cut, one_batch), scale)
     with Progress(
         TextColumn("simulating products"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=Console(stderr=True), transient=True,
@@ -260,12 +295,19 @@ def simulate_command(  # noqa: PLR0917 - one parameter per option
 @main.command()
 @_simulation_options
 @click.pass_context
-def demo(
-    ctx: click.Context, seed: int, months: int, marketplace: str, as_of: dt.datetime | None
+def demo(  # noqa: PLR0917 - one parameter per option
+    ctx: click.Context,
+    seed: int,
+    months: int,
+    marketplace: str,
+    as_of: dt.datetime | None,
+    drop: tuple[str, ...],
+    cut: tuple[str, ...],
+    one_batch: bool,
 ) -> None:
     """Simulate a seller account, import it, and show what it is owed."""
     console = summary_console()
-    config = _config(seed, months, marketplace, as_of)
+    config = _config(seed, months, marketplace, as_of, (drop, cut, one_batch))
     console.print(
         f"Simulating {months} months of a {marketplace} FBA seller (seed {seed}), "
         f"up to {config.as_of}..."
@@ -273,7 +315,11 @@ def demo(
     with _open(ctx) as workspace:
         with console.status("Simulating the account and writing its reports..."):
             simulated = demo_account.generate(workspace.root, config)
-        results = _import(workspace, simulated.reports, "demo", marketplace)
+        results = [  # one import per group: what is imported together covers the same days
+            result
+            for group in simulated.import_groups
+            for result in _import(workspace, group, "demo", marketplace)
+        ]
         print_import_summary(console, results)
         audit, updated = audit_and_claims(workspace, ctx.obj["settings"], "demo", config.as_of)
     print_audit(console, audit)

@@ -18,7 +18,10 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
+
+from recoup.reports import by_table
 
 LAG_DAYS = 7  # a report ending at most this many days before as_of reaches it (Amazon lags)
 BASES = ("rows", "batch", "stated", "synced")
@@ -183,3 +186,53 @@ def parse_period(text: str, today: dt.date) -> Span:
             "cannot cover days that have not happened"
         )
     return first, last
+
+
+# -- what to download --------------------------------------------------------------------------
+
+
+@dataclass
+class Download:
+    """One report to import, in one marketplace, and the unverified money it would settle."""
+
+    marketplace: str
+    report: str
+    first: dt.date
+    last: dt.date
+    currency: str
+    findings: int = 0
+    amount: Decimal = Decimal("0.00")
+
+    @property
+    def title(self) -> str:
+        return by_table(self.report)[0].title
+
+    @property
+    def place(self) -> str:
+        return next((r.download_from for r in by_table(self.report) if r.download_from), "")
+
+    def sentence(self) -> str:
+        where = f" ({self.place})" if self.place else ""
+        return (
+            f"Import the {self.title} report{where} for {self.marketplace} covering "
+            f"{self.first}..{self.last} to verify {self.findings} finding"
+            f"{'' if self.findings == 1 else 's'} worth {self.amount:,.2f} {self.currency}"
+        )
+
+
+def downloads(findings: Iterable[dict[str, Any]]) -> list[Download]:
+    """Per (marketplace, report): the days unverified findings need it to cover, how many
+    findings and how much money it would verify; the most money first."""
+    out: dict[tuple[str, str], Download] = {}
+    for finding in findings:
+        for need in parse_needs(finding.get("needs")):
+            key = (finding["marketplace"], need.report)
+            got = out.get(key)
+            if got is None:
+                got = out[key] = Download(
+                    key[0], need.report, need.first, need.last, finding.get("currency") or ""
+                )
+            got.first, got.last = min(got.first, need.first), max(got.last, need.last)
+            got.findings += 1
+            got.amount += Decimal(finding["amount"])
+    return sorted(out.values(), key=lambda d: (-d.amount, -d.findings, d.marketplace, d.report))

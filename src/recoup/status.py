@@ -1,7 +1,9 @@
 """`recoup status`: what the workspace holds, per canonical report type.
 
 The JSON form is a stable interface: an object keyed by canonical table, each with `files`,
-`rows` (after overlap resolution), `first_date`, `last_date`, `marketplaces` and `rejects`.
+`rows` (after overlap resolution), `first_date`, `last_date`, `marketplaces`, `rejects` and
+`coverage`: per marketplace, the day ranges the report covers (audit-rules.md principle 11) and
+the gaps between them, as `[first, last]` ISO date pairs.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+from recoup import coverage
 from recoup.reports import CANONICAL_TABLES, by_table
 
 
@@ -39,5 +42,25 @@ def workspace_status(con: duckdb.DuckDBPyConnection, account: str | None = None)
             "last_date": rows[2].isoformat() if rows[2] else None,
             "marketplaces": list(rows[3] or []),
             "rejects": int(files[1]),
+            "coverage": {},
         }
+    for (marketplace, table), spans in sorted(_coverage(con, account).items()):
+        if table in status:
+            holes = coverage.gaps(spans, spans[0][0], spans[-1][1])
+            status[table]["coverage"][marketplace] = {
+                "ranges": [[a.isoformat(), b.isoformat()] for a, b in spans],
+                "gaps": [[a.isoformat(), b.isoformat()] for a, b in holes],
+            }
     return status
+
+
+def _coverage(
+    con: duckdb.DuckDBPyConnection, account: str | None
+) -> dict[tuple[str, str], list[coverage.Span]]:
+    """Covered days per (marketplace, report), of one account or of all of them together."""
+    rows = con.execute(
+        "SELECT marketplace, report, first_day, last_day FROM file_coverage"
+        + (" WHERE account = ?" if account else ""),
+        [account] if account else [],
+    ).fetchall()
+    return coverage.Coverage.of(rows).spans

@@ -90,7 +90,7 @@ def print_import_summary(console: Console, results: list[FileResult]) -> None:
 
 def print_status(console: Console, status: dict[str, Any]) -> None:
     table = Table(title="Workspace", title_justify="left")
-    for heading in ("report", "files", "rows", "period", "markets", "rejects"):
+    for heading in ("report", "files", "rows", "period", "markets", "rejects", "covers"):
         table.add_column(
             heading, justify="right" if heading in ("files", "rows", "rejects") else "left"
         )
@@ -102,5 +102,16 @@ def print_status(console: Console, status: dict[str, Any]) -> None:
             _period(entry["first_date"], entry["last_date"]),
             ", ".join(entry["marketplaces"]),
             f"[red]{entry['rejects']}[/red]" if entry["rejects"] else "0",
+            _covers(entry.get("coverage", {})),
         )
     console.print(table)
+
+
+def _covers(by_market: dict[str, Any]) -> str:
+    """The covered day ranges per marketplace, gaps in red (principle 11)."""
+    lines = []
+    for market, found in by_market.items():
+        spans = ", ".join(f"{a}..{b}" for a, b in found["ranges"])
+        holes = ", ".join(f"{a}..{b}" for a, b in found["gaps"])
+        lines.append(f"{market} {spans}" + (f" [red]gaps {holes}[/red]" if holes else ""))
+    return "\n".join(lines) or "-"

@@ -7,7 +7,10 @@ and an amount. The measures:
 - `claimable`: findings inside their window today and not yet filed (month: when it closes);
 - `filed`: claims filed with Amazon, at the amount asked (month: the filing day);
 - `recovered`: reimbursements matched to claims (month: the approval day);
-- `missed`: findings whose window closed before they were filed (month: when it closed).
+- `missed`: findings whose window closed before they were filed (month: when it closed);
+- `unverified`: findings the downloads cannot prove yet (audit-rules.md principle 11), whose
+  window is still open or not yet open (month: when it closes). They are kept apart from
+  claimable money: they become claimable only once the reports that could cancel them are in.
 
 Windows are compared with `today`, not with the audit's own date, so an old audit still shows
 which money has since been missed. Currencies are never added together.
@@ -24,7 +27,7 @@ from typing import Any
 
 from recoup.claims import store
 
-MEASURES = ("detected", "claimable", "filed", "recovered", "missed")
+MEASURES = ("detected", "claimable", "unverified", "filed", "recovered", "missed")
 DEADLINES = (7, 14, 30)
 CENT = Decimal("0.01")
 
@@ -40,7 +43,8 @@ filed_ids AS (
 _SQL = (
     _FINDINGS
     + """,
-unfiled AS (SELECT * FROM f ANTI JOIN filed_ids USING (finding_id))
+unfiled_all AS (SELECT * FROM f ANTI JOIN filed_ids USING (finding_id)),
+unfiled AS (SELECT * FROM unfiled_all WHERE state <> 'unverified')
 SELECT 'detected' AS measure, kind, strftime(event_date, '%Y-%m') AS month, currency,
        count(*) AS count, sum(quantity) AS units, sum(amount) AS amount
 FROM f GROUP BY ALL
@@ -52,6 +56,10 @@ UNION ALL
 SELECT 'missed', kind, strftime(window_closes, '%Y-%m'), currency, count(*), sum(quantity),
        sum(amount)
 FROM unfiled WHERE window_closes < $today GROUP BY ALL
+UNION ALL
+SELECT 'unverified', kind, strftime(window_closes, '%Y-%m'), currency, count(*), sum(quantity),
+       sum(amount)
+FROM unfiled_all WHERE state = 'unverified' AND window_closes >= $today GROUP BY ALL
 UNION ALL
 SELECT 'filed', kind, strftime(filed_on, '%Y-%m'), currency, count(*), sum(quantity), sum(amount)
 FROM claims WHERE account = $account AND filed_on IS NOT NULL GROUP BY ALL
@@ -69,7 +77,7 @@ _DEADLINES_SQL = (
 SELECT d.days, f.currency, count(*), sum(f.quantity), sum(f.amount)
 FROM f ANTI JOIN filed_ids USING (finding_id)
 CROSS JOIN (SELECT unnest($days) AS days) d
-WHERE f.window_opens <= $today AND f.window_closes >= $today
+WHERE f.state <> 'unverified' AND f.window_opens <= $today AND f.window_closes >= $today
   AND f.window_closes <= $today + d.days * INTERVAL 1 DAY
 GROUP BY ALL ORDER BY 1, 2
 """

@@ -146,6 +146,8 @@ def _why_leave(now: dict[str, Any] | None, as_of: dt.date) -> str | None:
         return f"no longer owed in the audit as of {as_of}"
     if now["state"] == "expired":
         return f"its window closed on {now['window_closes']}"
+    if now["state"] == "unverified":
+        return f"unverified in the audit as of {as_of}: import {now['needs']} first"
     if not _draftable(now):
         return f"not claimable in the audit as of {as_of}"
     return None
@@ -224,7 +226,7 @@ def _review_filed(
     for claim in store.claims(con, account, states=store.FILED):
         by_units = form(claim["kind"]).settle_by == "units"
         measure = "quantity" if by_units else "amount"
-        gone = []
+        gone, unproven = [], []
         owed_now: Any = 0
         for m in members.get(claim["claim_id"], []):
             now = found.get(m["finding_id"])
@@ -234,14 +236,23 @@ def _review_filed(
                 gone.append(f"{_label(m)} is no longer owed")
             elif current < m[measure]:
                 gone.append(f"{_label(m)} owes {current} where the claim asks {m[measure]}")
+            if now is not None and now["state"] == "unverified":
+                unproven.append(f"{_label(m)} (import {now['needs']})")
         paid = claim["recovered_units"] if by_units else claim["recovered_amount"]
         asked = claim[measure]
-        review = None
+        reasons = []
         if owed_now + paid < asked and gone:
-            review = (
+            reasons.append(
                 f"the audit as of {as_of} finds less owed than this claim asks: "
                 f"{'; '.join(gone)} (units found, or paid without this case id?)"
             )
+        if unproven:
+            # Principle 11: the downloads no longer prove the absence this claim asserts.
+            reasons.append(
+                f"the audit as of {as_of} cannot verify {'; '.join(unproven)}: the reports "
+                "that could cancel it do not cover its days"
+            )
+        review = "; and ".join(reasons) or None
         if review != claim["review"]:
             claim["review"] = review
             store.save(con, claim, ("review",))

@@ -80,6 +80,8 @@ class ReportType:
     columns: tuple[Column, ...]
     merge: Merge
     date_column: str | None = None  # the date shown as the period in summaries
+    # Where Seller Central offers the download (shown when an audit needs it, principle 11).
+    download_from: str = ""
     marketplace_from: tuple[MarketplaceSource, ...] = ()
     localised_numbers: bool = False  # amounts may use `,` decimals (EU settlement, Date Range)
     # Ledger reports may wrap every value in double quotes even when tab-separated (jlevers PR

@@ -20,6 +20,7 @@ LEDGER_DETAIL = ReportType(
     name="ledger_detail",
     table="ledger_detail",
     title="Inventory Ledger (detail view)",
+    download_from="Reports > Fulfillment > Inventory Ledger, Detailed view",
     columns=(
         day("date", "Date", required=True, not_null=True),
         text("fnsku", "FNSKU", required=True),

@@ -15,6 +15,7 @@ REMOVAL_ORDERS = ReportType(
     name="removal_orders",
     table="removal_orders",
     title="Removal Order Detail",
+    download_from="Reports > Fulfillment > Removals > Removal Order Detail",
     columns=(
         day("request_date", "request-date", required=True, not_null=True),
         text("order_id", "order-id", required=True, not_null=True),
@@ -44,6 +45,7 @@ REMOVAL_SHIPMENTS = ReportType(
     name="removal_shipments",
     table="removal_shipments",
     title="Removal Shipment Detail",
+    download_from="Reports > Fulfillment > Removals > Removal Shipment Detail",
     columns=(
         day("request_date", "request-date"),
         text("order_id", "order-id", required=True, not_null=True),

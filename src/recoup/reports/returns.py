@@ -9,6 +9,7 @@ CUSTOMER_RETURNS = ReportType(
     name="customer_returns",
     table="customer_returns",
     title="FBA Customer Returns",
+    download_from="Reports > Fulfillment > Customer Concessions > FBA customer returns",
     columns=(
         day("return_date", "return-date", required=True, not_null=True),
         # Help pages call it amazon-order-id; the SP-API file says order-id.

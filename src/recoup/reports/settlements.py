@@ -159,6 +159,7 @@ SETTLEMENT_V2 = ReportType(
     name="settlement_v2",
     table="settlements",
     title="Settlement report (V2 flat file)",
+    download_from="Reports > Payments > All Statements (or Reports Repository), Flat File V2",
     columns=(
         *_SUMMARY,
         *_IDS,

@@ -91,7 +91,8 @@ def _by_case_id(ctx: Context, items: ir.Table, paid: ir.Table) -> tuple[ir.Table
     targeted = joined.mutate(shipment_id=joined.c_shipment).drop("c_market", "c_case", "c_shipment")
     items, _placed = allocate(
         items, targeted, [*shared.KEYS, "shipment_id"], day="clock", units="units",
-        canceller_day="approval_date", canceller_units="units", canceller_ties=["reimbursement_id"],
+        canceller_day="approval_date", canceller_units="net_units",
+        canceller_ties=["reimbursement_id"],
     )  # fmt: skip
     items = items.mutate(units=items.units - items.cancelled).drop("cancelled")
     rest = paid.anti_join(cases, [paid.marketplace == cases.c_market, paid._case == cases.c_case])
@@ -104,9 +105,12 @@ def find(ctx: Context) -> ir.Table:
     paid = ctx.shared("paid_units", shared.paid_units)
     paid = paid.filter(paid.reason.isin(("Lost_Inbound", "Damaged_Inbound")))
     items, paid = _by_case_id(ctx, items, paid)
+    # Same-day items are taken by shipment id (principle 5); payments count net of reversed
+    # units that found units explain (principle 7).
     items, _unused = allocate(
         items, paid, shared.KEYS, day="clock", units="units", canceller_day="approval_date",
-        canceller_units="units", canceller_ties=["reimbursement_id"],
+        canceller_units="net_units", canceller_ties=["reimbursement_id"],
+        candidate_ties=["shipment_id"],
     )  # fmt: skip
     owed = items.filter(items.units > items.cancelled)
 

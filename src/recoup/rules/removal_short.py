@@ -40,7 +40,8 @@ def find(ctx: Context) -> ir.Table:
     orders, _unused = allocate(
         orders, paid.filter(paid.reason == "Lost_Outbound"), shared.KEYS,
         day="last_updated_date", units="units", canceller_day="approval_date",
-        canceller_units="units", canceller_ties=["reimbursement_id"],
+        canceller_units="net_units", canceller_ties=["reimbursement_id"],
+        candidate_ties=["order_id"],
     )  # fmt: skip
     owed = orders.mutate(owed=_.units - _.cancelled).filter(_.owed > 0)
     found = contributions(
@@ -79,8 +80,8 @@ def _received_short(ctx: Context, paid: ir.Table) -> ir.Table:
     ships = ships.mutate(_first=earliest(ships, "shipment_date"))
     ships, _unused = allocate(
         ships, paid, shared.KEYS, day="shipment_date", units="units",
-        canceller_day="approval_date", canceller_units="units",
-        canceller_ties=["reimbursement_id"],
+        canceller_day="approval_date", canceller_units="net_units",
+        canceller_ties=["reimbursement_id"], candidate_ties=["order_id"],
     )  # fmt: skip
     owed = ships.mutate(owed=_.units - _.cancelled).filter(_.owed > 0)
     return contributions(

@@ -205,11 +205,12 @@ def warehouse(ctx: Context) -> dict[str, ir.Table]:
 
 
 def _customer_payments(ctx: Context, reasons: tuple[str, ...]) -> ir.Table:
-    """Units paid per order (reimbursements report) for customer-return reasons."""
+    """Units paid per order (reimbursements report) for customer-return reasons, net of
+    reversed units that found units explain (principle 7)."""
     paid = ctx.shared("paid_units", paid_units)
     paid = paid.filter(paid.reason.isin(reasons) & paid.amazon_order_id.notnull())
     return paid.group_by("marketplace", order_id=paid.amazon_order_id).aggregate(
-        paid=paid.units.sum().cast("int64")
+        paid=paid.net_units.sum().cast("int64")
     )
 
 
@@ -217,12 +218,15 @@ def _item_payments(ctx: Context) -> ir.Table:
     """Units of customer payments per (marketplace, order_id, sku), sku '' where the payment
     names none: from the reimbursements report and from settlement lines (positive rows only; a
     line with no order id is matched through its refund's adjustment id). The same payment may
-    be in both with no shared id, so per key the larger of the two counts, never their sum."""
+    be in both with no shared id, so per key the larger of the two counts, never their sum.
+    A report payment counts its units net of reversed units that found units explain
+    (principle 7: a late return that explains a reversal cancels a refund as a return, and the
+    payment no longer cancels anything)."""
     paid = ctx.shared("paid_units", paid_units)
     paid = paid.filter(paid.reason.isin(inputs.CUSTOMER_PAYMENT) & paid.amazon_order_id.notnull())
     report = paid.group_by(
         "marketplace", order_id=paid.amazon_order_id, sku=paid.sku.fill_null("")
-    ).aggregate(paid=paid.units.sum().cast("int64"))
+    ).aggregate(paid=paid.net_units.sum().cast("int64"))
     if "settlements" not in ctx.available:
         return report
     s = ctx.table("settlements")
@@ -345,7 +349,7 @@ def returns_damaged(ctx: Context) -> ir.Table:
     )
     w = ibis.cumulative_window(
         group_by=[cands.marketplace, cands.order_id],
-        order_by=[cands.return_date, cands.file_id, cands.line],
+        order_by=[cands.return_date, cands.license_plate_number, cands.file_id, cands.line],
     )
     cands = cands.mutate(_before=cands.units.sum().over(w) - cands.units)
     cands = cands.mutate(
@@ -368,11 +372,11 @@ def returns_damaged(ctx: Context) -> ir.Table:
     )
     paid = ctx.shared("paid_units", paid_units)
     blank = paid.filter(paid.reason.isin(inputs.CUSTOMER_PAYMENT) & paid.amazon_order_id.isnull())
-    blank = blank.select(spare.columns[:-1], units=_.units)
+    blank = blank.select(spare.columns[:-1], units=_.net_units)
     pool = stack(spare, blank.select(spare.columns))
     cands, _unused = allocate(
         cands, pool, KEYS, day="clock", units="rest", canceller_day="approval_date",
         canceller_units="units", canceller_ties=["reimbursement_id"], candidate_id="_cid",
-        canceller_id="_xid",
+        canceller_id="_xid", candidate_ties=["license_plate_number"],
     )  # fmt: skip
     return cands.mutate(owed=_.rest - _.cancelled)

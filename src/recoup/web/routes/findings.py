@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from recoup.audit import COLUMNS
+from recoup.audit import COLUMNS, STATES
 from recoup.claims import evidence
 from recoup.claims.store import dicts
 from recoup.findings import latest_as_of
@@ -21,7 +21,6 @@ from recoup.web.dashboard import partial
 from recoup.web.routes import PAGE_SIZE, dashboard, page_number, pages
 
 router = APIRouter()
-STATES = ("claimable", "not_yet", "expired")
 SORTS = {  # the seller's words -> the SQL that sorts by it
     "deadline": "f.window_closes",
     "date": "f.event_date",
