@@ -35,6 +35,7 @@ class Rule:
     needs: tuple[str, ...]
     find: Callable[[Context], ir.Table]
     summary: str
+    proven_by: tuple[str, ...] = ()  # reports whose coverage a finding needs (principle 11)
 
     def missing(self, available: frozenset[str]) -> list[str]:
         """The needed tables the account lacks (alternatives joined with ' or ')."""
@@ -47,7 +48,8 @@ class Rule:
 
 def _rule(module: ModuleType) -> Rule:
     doc = (module.__doc__ or "").strip()
-    return Rule(module.KIND, module.NEEDS, module.find, doc.splitlines()[0] if doc else "")
+    summary = doc.splitlines()[0] if doc else ""
+    return Rule(module.KIND, module.NEEDS, module.find, summary, module.PROVEN_BY)
 
 
 RULES: tuple[Rule, ...] = tuple(
@@ -66,3 +68,8 @@ RULES: tuple[Rule, ...] = tuple(
     )
 )
 KINDS = tuple(rule.kind for rule in RULES)
+
+
+def verifies(report: str) -> tuple[str, ...]:
+    """The finding kinds a report's coverage verifies (principle 11)."""
+    return tuple(rule.kind for rule in RULES if report in rule.proven_by)

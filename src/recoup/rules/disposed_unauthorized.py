@@ -17,6 +17,8 @@ from recoup.rules.warehouse_lost import ledger_contributions
 
 KIND = "disposed_unauthorized"
 NEEDS = ("ledger_detail",)
+# The reports that must cover a finding's days before it is claimed (principle 11).
+PROVEN_BY: tuple[str, ...] = ("removal_orders", "reimbursements")
 
 
 def find(ctx: Context) -> ir.Table:

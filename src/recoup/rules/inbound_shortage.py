@@ -23,6 +23,8 @@ from recoup.rules.fifo import allocate
 
 KIND = "inbound_shortage"
 NEEDS = ("inbound_shipments", "inbound_shipment_items")
+# The reports that must cover a finding's days before it is claimed (principle 11).
+PROVEN_BY: tuple[str, ...] = ("reimbursements",)
 STUCK_DAYS = 60  # RECEIVING this long after the last receipt counts as closed
 
 

@@ -21,6 +21,8 @@ from recoup.rules.context import Context, contributions, stack
 
 KIND = "refund_overcharge"
 NEEDS = ("settlements|date_range_transactions",)
+# The reports that must cover a finding's days before it is claimed (principle 11).
+PROVEN_BY: tuple[str, ...] = ()
 CAP = Decimal("5.00")
 RATE = Decimal("0.20")
 SLACK = Decimal("0.01")

@@ -20,6 +20,8 @@ from recoup.rules.context import Context, contributions, proof
 
 KIND = "reimbursement_underpaid"
 NEEDS = ("reimbursements", "sourcing_costs")
+# The reports that must cover a finding's days before it is claimed (principle 11).
+PROVEN_BY: tuple[str, ...] = ("reimbursements",)
 REASONS = ("Lost_Warehouse", "Damaged_Warehouse", "Lost_Inbound", "Damaged_Inbound",
            "Lost_Outbound")  # fmt: skip
 

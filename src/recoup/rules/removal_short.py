@@ -17,6 +17,8 @@ from recoup.rules.fifo import allocate
 
 KIND = "removal_short"
 NEEDS = ("removal_orders",)
+# The reports that must cover a finding's days before it is claimed (principle 11).
+PROVEN_BY: tuple[str, ...] = ("reimbursements",)
 WINDOW_FROM_SHIPMENT = "removal_short_receipt"  # policy row: 15-75 days from the shipment
 
 

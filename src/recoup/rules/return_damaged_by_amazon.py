@@ -20,6 +20,8 @@ from recoup.rules.context import Context, contributions, earliest, proof
 
 KIND = "return_damaged_by_amazon"
 NEEDS = ("customer_returns",)
+# The reports that must cover a finding's days before it is claimed (principle 11).
+PROVEN_BY: tuple[str, ...] = ("reimbursements",)
 
 
 def find(ctx: Context) -> ir.Table:

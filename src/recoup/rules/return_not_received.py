@@ -21,6 +21,8 @@ from recoup.rules.context import Context, contributions, proof
 
 KIND = "return_not_received"
 NEEDS = ("settlements|date_range_transactions",)
+# The reports that must cover a finding's days before it is claimed (principle 11).
+PROVEN_BY: tuple[str, ...] = ("customer_returns", "reimbursements")
 PROOF_DAYS_BEFORE = 45  # a return or payment may come shortly before the refund is posted
 
 

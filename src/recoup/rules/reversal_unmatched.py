@@ -17,6 +17,8 @@ from recoup.rules.context import Context, contributions, proof
 
 KIND = "reversal_unmatched"
 NEEDS = ("reimbursements",)
+# The reports that must cover a finding's days before it is claimed (principle 11).
+PROVEN_BY: tuple[str, ...] = ("ledger_detail", "customer_returns")
 
 
 def find(ctx: Context) -> ir.Table:

@@ -20,6 +20,8 @@ from recoup.rules.warehouse_lost import ledger_contributions, owed_rows
 
 KIND = "warehouse_damaged"
 NEEDS = ("ledger_detail",)
+# The reports that must cover a finding's days before it is claimed (principle 11).
+PROVEN_BY: tuple[str, ...] = ("reimbursements",)  # legacy rows only, as warehouse_lost
 
 
 def find(ctx: Context) -> ir.Table:

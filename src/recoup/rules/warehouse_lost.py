@@ -21,6 +21,8 @@ from recoup.rules.fifo import allocate
 
 KIND = "warehouse_lost"
 NEEDS = ("ledger_detail",)
+# The reports that must cover a finding's days before it is claimed (principle 11).
+PROVEN_BY: tuple[str, ...] = ("reimbursements",)  # legacy rows: Unreconciled Quantity needs none
 
 
 def owed_rows(ctx: Context, reasons: tuple[str, ...], pays: str, found_first: bool) -> ir.Table:
