@@ -148,6 +148,21 @@ class Covered:
             coverage.record(con, file_id, account=self.account, report=table,
                             marketplaces=markets, span=(first, last), basis="rows")  # fmt: skip
 
+    def again(self, con: Any, file_id: int, table: str) -> None:
+        """A file imported before, given again with a stated or synced period."""
+        if self.period is None or table not in DATED_TABLES:
+            return
+        markets = [m for (m,) in con.execute(
+            "SELECT DISTINCT marketplace FROM file_coverage WHERE file_id = ? ORDER BY 1",
+            [file_id]).fetchall()]  # fmt: skip
+        con.begin()
+        try:
+            self.file(con, file_id, table=table, markets=markets, first=None, last=None)
+            con.commit()
+        except Exception:
+            con.rollback()
+            raise
+
     def batch(self, workspace: Workspace, results: list[FileResult]) -> None:
         """Downloads imported together cover the same days: from the earliest to the latest
         row date of any dated report among them."""
@@ -191,10 +206,14 @@ def _import_one(
     temporary, sha256, size = copy_in(incoming, workspace.raw_dir, reporter.advance)
     con = workspace.con
     earlier = con.execute(
-        "SELECT name FROM source_files WHERE account = ? AND sha256 = ?", [account, sha256]
+        "SELECT name, file_id, canonical FROM source_files WHERE account = ? AND sha256 = ?",
+        [account, sha256],
     ).fetchone()
     if earlier:
         temporary.unlink()
+        # The same bytes downloaded for another period (an empty report looks the same every
+        # time) still prove that period: the rows are not imported twice, the days are added.
+        covered.again(con, int(earlier[1]), str(earlier[2]))
         return FileResult(incoming.name, "duplicate", same_as=str(earlier[0]))
     raw = workspace.raw_path(sha256)
     created = not raw.exists()

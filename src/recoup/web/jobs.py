@@ -20,6 +20,7 @@ from typing import Any
 from recoup import audit as auditing
 from recoup import claims
 from recoup.audit_cli import audit_account
+from recoup.coverage import Span
 from recoup.ingest import FileResult, import_paths
 from recoup.policy import PolicyError
 from recoup.settings import Settings
@@ -49,6 +50,7 @@ class Job:
     audit: auditing.Audit | None = None
     updated: claims.Updated | None = None
     expect: str | None = None  # the report the upload should be (sourcing costs, on Settings)
+    period: Span | None = None  # the days the seller says the uploaded downloads cover
 
     @property
     def running(self) -> bool:
@@ -141,18 +143,21 @@ class Jobs:
         account: str,
         marketplace: str | None,
         expect: str | None = None,
+        period: Span | None = None,
     ) -> Job:
         """Import every file in `folder` (an upload: one numbered folder per file, holding it
         under the name it was uploaded with, which is the name it is shown and cited by), then
-        delete the folder."""
+        delete the folder. `period`: the days the seller says these downloads cover (else they
+        cover the first to last row date of them all, principle 11)."""
         paths = sorted(p for p in folder.rglob("*") if p.is_file())
-        job = Job(uuid.uuid4().hex[:12], "import", account, total=len(paths), expect=expect)
+        job = Job(uuid.uuid4().hex[:12], "import", account, total=len(paths), expect=expect,
+                  period=period)  # fmt: skip
 
         def work(job: Job) -> None:
             with Workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
                 job.files = import_paths(
                     workspace, paths, account=account, marketplace=marketplace,
-                    reporter=Progress(job), name_of=lambda path: path.name,
+                    reporter=Progress(job), name_of=lambda path: path.name, period=period,
                 )  # fmt: skip
                 job.step = "matching reimbursements to filed claims"
                 job.updated = claims.after_import(workspace.con, [account])

@@ -1,5 +1,8 @@
-"""Imports: upload report files (many at once), see what each was recognised as, the period it
-covers and any rows that could not be read; run an audit. Both run as jobs with progress."""
+"""Imports: upload report files (many at once, with the period they cover if the seller states
+it), see what each was recognised as, the period it covers and any rows that could not be read;
+run an audit. Both run as jobs with progress. Also what proves absence (principle 11): the days
+each report that can cancel a finding covers, and the downloads that would verify the unverified
+findings."""
 
 from __future__ import annotations
 
@@ -12,10 +15,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
+from recoup import coverage
 from recoup.claims.store import dicts
 from recoup.reports import REPORT_TYPES
 from recoup.reports.marketplaces import normalise_marketplace
-from recoup.web import db
+from recoup.web import db, proof
 from recoup.web.dashboard import Refused, partial
 from recoup.web.routes import (
     MARKETPLACES,
@@ -84,12 +88,19 @@ def imports(request: Request) -> HTMLResponse:
             "SELECT as_of, engine, ran_at, findings FROM audits WHERE account = ? "
             "ORDER BY ran_at DESC LIMIT 5", [account],
         ))  # fmt: skip
-        template = "_files_table.html" if partial(request) else "imports.html"
-        job = app.jobs.current()
+        if partial(request):  # a page of the files table
+            return app.page(request, con, "_files_table.html", files=files, paging=paging,
+                            titles=TITLES)  # fmt: skip
+        today = dt.date.today()
+        wanted = proof.unverified(con, account, today)
+        cov = coverage.load(con, account)
+        markets = proof.marketplaces(cov, *(d.marketplace for d in wanted.downloads))
         return app.page(
-            request, con, template,
+            request, con, "imports.html",
             reports=reports, files=files, paging=paging, titles=TITLES, audits=audits,
-            marketplaces=MARKETPLACES, job=job,
+            marketplaces=MARKETPLACES, job=app.jobs.current(), unverified=wanted,
+            checklist=proof.checklist(cov, today, markets), usable_months=proof.USABLE_MONTHS,
+            lag_days=coverage.LAG_DAYS,
         )  # fmt: skip
 
 
@@ -121,8 +132,15 @@ def upload(
     marketplace: Annotated[str, Form()] = "",
     account: Annotated[str, Form()] = "",
     expect: Annotated[str, Form()] = "",
+    period: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     app = dashboard(request)
+    stated = None
+    if period.strip():  # checked before anything is saved: a wrong period imports nothing
+        try:
+            stated = coverage.parse_period(period, dt.date.today())
+        except ValueError as error:
+            raise Refused(f"Period these downloads cover: {error}") from None
     market = None
     if marketplace.strip():
         market = normalise_marketplace(marketplace)
@@ -135,7 +153,7 @@ def upload(
     if not any(p.is_file() for p in folder.rglob("*")):
         shutil.rmtree(folder, ignore_errors=True)
         raise Refused("choose one or more report files first")
-    job = app.jobs.start_import(folder, name, market, expect=expect or None)
+    job = app.jobs.start_import(folder, name, market, expect=expect or None, period=stated)
     return app.render(request, "_job.html", job=job, titles=TITLES)
 
 
