@@ -12,6 +12,11 @@ REAL_SETTLEMENTS = (
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Slow tests run in the full suite; `-m "not slow"` leaves them out of a quick run.
+    config.addinivalue_line("markers", "slow: a large simulated account (a minute or two)")
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Iterator[Workspace]:
     with Workspace(tmp_path / "ws") as ws:

@@ -402,3 +402,45 @@ def test_a_report_still_being_prepared_is_picked_up_by_the_next_days_sync(tmp_pa
     with Workspace(tmp_path / "ws") as ws:
         expected = len(_bytes("reimbursements/us_cp1252.tsv").splitlines()) - 1
         assert rows(ws, "SELECT count(*) FROM reimbursements")[0][0] == expected
+
+
+def test_a_partial_sync_drafts_no_claim_from_days_it_did_not_cover(quick: Path) -> None:
+    """Principle 11: the sync pulled the last ten days of every report (removal shipments
+    failed), but the customer returns and removal orders it imported reach back to April. A
+    damaged return or a short removal then has no reimbursements download since it: its finding
+    is unverified, names the download it needs, and is never drafted as a claim."""
+    fake = full_fake()
+    serve_settlements(fake)
+    with FakeServer(fake) as url:
+        result = sync(quick / "ws", url, "--since", str(SINCE), markets="US,JP")
+    assert result.exit_code == 1, result.output  # the FATAL removal shipments report
+    with Workspace(quick / "ws") as ws:
+        covered = rows(
+            ws,
+            "SELECT report, marketplace, first_day, last_day, basis, file_id IS NULL "
+            "FROM file_coverage WHERE report IN ('ledger_detail', 'removal_shipments') "
+            "ORDER BY 1, 2",
+        )
+    # Each synced window covers what was asked, with rows or, when CANCELLED, without a file;
+    # the FATAL one covers nothing.
+    assert covered == [
+        ("ledger_detail", "JP", SINCE, TODAY, "synced", True),
+        ("ledger_detail", "US", SINCE, TODAY, "synced", False),
+        ("removal_shipments", "JP", SINCE, TODAY, "synced", True),
+    ]
+    audit = CliRunner().invoke(
+        main, ["--workspace", str(quick / "ws"), "audit", "--as-of", str(TODAY)],
+        env={"COLUMNS": "200"},
+    )  # fmt: skip
+    assert audit.exit_code == 0, audit.output
+    assert "Import the FBA Reimbursements report" in audit.output
+    with Workspace(quick / "ws") as ws:
+        unverified = rows(
+            ws, "SELECT kind, needs FROM findings WHERE state = 'unverified' ORDER BY kind"
+        )
+        drafted = rows(ws, "SELECT DISTINCT kind FROM claims")
+    assert [kind for kind, _ in unverified] == ["removal_short", "return_damaged_by_amazon"]
+    for _, needs in unverified:
+        assert needs.startswith("reimbursements 2026-")
+        assert needs.endswith(f"..{TODAY}")
+    assert drafted == [("inbound_shortage",)]

@@ -5,6 +5,7 @@ loopback host check, a busy workspace)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -196,6 +197,131 @@ def test_upload_audit_file_a_claim_and_see_it_reimbursed(
         expect(page.locator("#claim-state")).to_have_text("reimbursed")
         page.goto(base + "/")
         assert amount(page, "recovered") - recovered_before == Decimal(f"{units * 7}.50")
+
+
+# -- proof of absence: a partial account ---------------------------------------------------------
+
+
+def stored(root: Path, sql: str, *params: Any) -> list[dict[str, Any]]:
+    """Rows straight from the workspace file (the server holds no lock when idle)."""
+    con = duckdb.connect(str(root / DB_NAME), read_only=True)
+    try:
+        cursor = con.execute(sql, list(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
+def test_a_partial_account_shows_what_is_unverified_and_what_to_download(
+    page: Page, tmp_path: Path
+) -> None:
+    """Every report but Customer Returns: the refunds without a return cannot be proven. The
+    overview, the downloads list, the coverage checklist and the findings say so; a wrong period
+    imports nothing; the missing file with its stated period proves them."""
+    small = SimConfig(seed=31, months=8, scale=0.5, as_of=TODAY)
+    simulate(dataclasses.replace(small, drop=("customer_returns",)), tmp_path / "partial")
+    simulate(small, tmp_path / "complete")
+    returns = tmp_path / "complete" / "reports" / "customer-returns.txt"
+    root = tmp_path / "ws"
+    cli(root, "import", "--account", "shop", "--marketplace", "US",
+        str(tmp_path / "partial" / "reports"))  # fmt: skip
+    cli(root, "audit", "--account", "shop")
+    findings = stored(root, "SELECT * FROM findings WHERE account = 'shop'")
+    unverified = [f for f in findings if f["state"] == "unverified"]
+    assert unverified
+    assert all(f["needs"].startswith("customer_returns ") for f in unverified)
+    still_open = [f for f in unverified if f["window_closes"] >= TODAY]
+    assert still_open
+    claimable = [f for f in findings if f["state"] == "claimable"]
+    history = stored(root, "SELECT min(first_day) AS day FROM file_coverage")[0]["day"]
+    reimbursed_to = stored(root, "SELECT max(last_day) AS day FROM file_coverage "
+                                 "WHERE report = 'reimbursements'")[0]["day"]  # fmt: skip
+    with serving(root, tmp_path) as base:
+        # The overview: unverified money apart from the claimable money.
+        page.goto(base + "/")
+        assert amount(page, "unverified") == sum(f["amount"] for f in still_open)
+        count = page.locator("#figure-unverified-USD .count")
+        expect(count).to_have_attribute("data-count", str(len(still_open)))
+        assert amount(page, "claimable") == sum(f["amount"] for f in claimable)
+
+        # Its link: the downloads that would verify them, Customer Returns first.
+        page.locator("#figure-unverified-USD").get_by_role("link", name="what to download").click()
+        expect(page).to_have_url(base + "/imports#downloads")
+        line = page.locator("#downloads tr.download").first
+        expect(line).to_have_attribute("data-report", "customer_returns")
+        expect(line).to_contain_text("FBA Customer Returns")
+        expect(line).to_contain_text("Customer Concessions")
+        expect(line).to_contain_text("US")
+        expect(line.locator(".findings")).to_have_text(str(len(still_open)))
+        expect(line.locator(".amount")).to_have_attribute(
+            "data-amount", str(sum(f["amount"] for f in still_open))
+        )
+        firsts = [f["needs"].split()[1].split("..")[0] for f in still_open]
+        expect(line.locator(".days")).to_have_text(f"{min(firsts)}..{TODAY}")
+
+        # The checklist: no day of Customer Returns is covered; Reimbursements reach today.
+        checklist = page.locator("#coverage tr.coverage-row")
+        gap = checklist.and_(page.locator("[data-report=customer_returns][data-marketplace=US]"))
+        expect(gap).to_have_class(re.compile(r"\bincomplete\b"))
+        expect(gap.locator(".last")).to_have_text("never imported")
+        expect(gap.locator(".gap")).to_have_text(re.compile(rf"^{history}\.\.{TODAY} "))
+        expect(page.locator("#coverage tbody[data-report=customer_returns]")).to_contain_text(
+            "Customer refunded but the item was not returned"
+        )
+        paid = checklist.and_(page.locator("[data-report=reimbursements][data-marketplace=US]"))
+        expect(paid).to_have_class(re.compile(r"\bcomplete\b"))
+        expect(paid.locator(".last")).to_have_text(str(reimbursed_to))
+
+        # The findings filter lists them, each with the download it needs.
+        page.goto(base + "/findings")
+        page.select_option("select[name=state]", "unverified")
+        expect(page).to_have_url(re.compile("state=unverified"))
+        expect(page.locator("#findings-count")).to_have_text(f"{len(unverified):,} finding(s)")
+        needs = {f["finding_id"]: f["needs"] for f in unverified}
+        rows = page.locator("#results tr.finding")
+        expect(rows).to_have_count(min(len(unverified), 50))
+        for row in rows.all()[:10]:
+            evidence = row.get_by_role("button", name="Evidence").get_attribute("hx-get") or ""
+            finding_id = evidence.split("/")[2]
+            expect(row.locator(".state")).to_have_text("unverified")
+            days = needs[finding_id].removeprefix("customer_returns ")
+            expect(row.locator(".needs")).to_have_text(f"needs FBA Customer Returns {days}")
+
+        # A wrong period is refused in the page, and nothing is imported.
+        files = len(stored(root, "SELECT file_id FROM source_files"))
+        page.goto(base + "/imports")
+        page.set_input_files("input[name=files]", str(returns))
+        page.select_option("select[name=marketplace]", "US")
+        for period, problem in [(f"{TODAY}..{history}", "starts"),
+                                (f"{history}..{TODAY + dt.timedelta(days=1)}", "future"),
+                                ("<b>since</b> March", "not a period")]:  # fmt: skip
+            page.fill("input[name=period]", period)
+            page.get_by_role("button", name="Import").click()
+            expect(page.locator("#job [role=alert]")).to_contain_text(problem)
+            expect(page.locator("#job [role=alert]")).to_contain_text(period)  # as text
+        assert page.locator("#job b").count() == 0
+        assert len(stored(root, "SELECT file_id FROM source_files")) == files
+        assert not stored(root, "SELECT * FROM file_coverage WHERE report = 'customer_returns'")
+
+        # The missing download, with the period it was asked for: the checklist fills in.
+        page.fill("input[name=period]", f"{history}..{TODAY}")
+        page.get_by_role("button", name="Import").click()
+        wait_for_job(page)
+        expect(page.locator("#job-panel")).to_contain_text(f"Stated to cover {history}..{TODAY}")
+        expect(gap).to_have_class(re.compile(r"\bcomplete\b"))  # without reloading the page
+        expect(gap.locator(".last")).to_have_text(str(TODAY))
+        covered = stored(root, "SELECT first_day, last_day, basis FROM file_coverage "
+                               "WHERE report = 'customer_returns'")  # fmt: skip
+        assert covered == [{"first_day": history, "last_day": TODAY, "basis": "stated"}]
+
+        # The audit again: nothing is left unverified.
+        page.get_by_role("button", name="Run the audit").click()
+        expect(page.locator("#job-panel h3")).to_contain_text("Audit for shop")
+        wait_for_job(page)
+        expect(page.locator("#downloads-none")).to_be_visible()
+        page.goto(base + "/")
+        assert amount(page, "unverified") == 0
 
 
 # -- escaping ------------------------------------------------------------------------------------

@@ -164,30 +164,38 @@ class Covered:
             raise
 
     def batch(self, workspace: Workspace, results: list[FileResult]) -> None:
-        """Downloads imported together cover the same days: from the earliest to the latest
-        row date of any dated report among them."""
-        dated = [
-            r for r in results
-            if r.status == "imported" and r.table in DATED_TABLES
-            and isinstance(r.first_date, dt.date) and isinstance(r.last_date, dt.date)
-        ]  # fmt: skip
-        if self.period is not None or len(dated) < 2:
+        """Downloads imported together cover the same days: in each marketplace, from the
+        earliest to the latest row date of any dated report among them with rows there (a
+        German settlement says nothing about the US days)."""
+        if self.period is not None:
             return
-        firsts = [r.first_date for r in dated if isinstance(r.first_date, dt.date)]
-        lasts = [r.last_date for r in dated if isinstance(r.last_date, dt.date)]
-        span = (min(firsts), max(lasts))
+        by_market: dict[str, list[FileResult]] = {}
+        for r in results:
+            if r.status == "imported" and r.table in DATED_TABLES and \
+                    isinstance(r.first_date, dt.date) and isinstance(r.last_date, dt.date):
+                for market in self._markets(r):
+                    by_market.setdefault(market, []).append(r)
         con = workspace.con
         con.begin()
         try:
-            for r in dated:
-                if (r.first_date, r.last_date) != span:
-                    markets = r.marketplaces or ([self.marketplace] if self.marketplace else [])
-                    coverage.record(con, r.file_id, account=self.account, report=str(r.table),
-                                    marketplaces=markets, span=span, basis="batch")  # fmt: skip
+            for market, files in by_market.items():
+                span = (
+                    min(r.first_date for r in files if isinstance(r.first_date, dt.date)),
+                    max(r.last_date for r in files if isinstance(r.last_date, dt.date)),
+                )
+                for r in files:
+                    if (r.first_date, r.last_date) != span:
+                        coverage.record(con, r.file_id, account=self.account,
+                                        report=str(r.table), marketplaces=[market], span=span,
+                                        basis="batch")  # fmt: skip
             con.commit()
         except Exception:
             con.rollback()
             raise
+
+    def _markets(self, result: FileResult) -> list[str]:
+        declared = [self.marketplace] if self.marketplace else []
+        return list(dict.fromkeys([*result.marketplaces, *declared]))
 
 
 def _import_one(

@@ -16,6 +16,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from recoup.claims.forms import forms
+from recoup.coverage import parse_needs
+from recoup.reports import by_table
 from recoup.settings import Settings
 from recoup.web.jobs import Jobs
 from recoup.web.security import Guard
@@ -45,6 +47,20 @@ def label(value: str | None) -> str:
     return (value or "").replace("_", " ")
 
 
+def report_title(table: str) -> str:
+    layouts = by_table(table)
+    return layouts[0].title if layouts else label(table)
+
+
+def needs(text: str | None) -> list[str]:
+    """An unverified finding's `needs` column as the reports' titles and the days each must
+    cover (the text itself if it cannot be read)."""
+    try:
+        return [f"{report_title(n.report)} {n.first}..{n.last}" for n in parse_needs(text)]
+    except ValueError:
+        return [text or ""]
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("recoup.web", "templates"),
@@ -53,7 +69,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, kind_title=kind_title, label=label)
+    env.filters.update(money=money, kind_title=kind_title, label=label, needs=needs)
     env.globals.update(pages=PAGES)
     return env
 

@@ -41,8 +41,18 @@ class Row:
     first: dt.date  # the usable window
     last: dt.date
     spans: list[coverage.Span]  # covered, inside the window
-    gaps: list[coverage.Span]  # not covered (a report ending within the lag reaches today)
+    gaps: list[coverage.Span]  # not covered since the history start (a report ending within
+    # the lag reaches today)
     last_day: dt.date | None  # the last day any file covers, wherever it is
+    history: dt.date | None  # the first day any report of the marketplace covers
+
+    @property
+    def before(self) -> coverage.Span | None:
+        """The window's days before the account's history: no report of any kind covers them,
+        so nothing there is found, nor needs proving."""
+        if self.history is None or self.history <= self.first:
+            return None
+        return self.first, min(self.history - dt.timedelta(days=1), self.last)
 
     @property
     def days(self) -> int:
@@ -61,12 +71,15 @@ class Row:
         return not self.gaps
 
     def segments(self) -> list[dict[str, str]]:
-        """The covered spans as left and width percentages of the bar (numbers only)."""
+        """The bar: the days before the history, then the covered spans, as left and width
+        percentages (numbers only)."""
         out = []
-        for a, b in self.spans:
+        before = [("before", self.before)] if self.before else []
+        for what, (a, b) in [*before, *(("covered", span) for span in self.spans)]:
             left = 100 * (a - self.first).days / self.days
             width = 100 * ((b - a).days + 1) / self.days
-            out.append({"left": f"{left:.2f}", "width": f"{width:.2f}", "title": f"{a}..{b}"})
+            out.append({"class": what, "left": f"{left:.2f}", "width": f"{width:.2f}",
+                        "title": f"{a}..{b}"})  # fmt: skip
         return out
 
 
@@ -96,9 +109,11 @@ def checklist(cov: coverage.Coverage, today: dt.date, marketplaces: list[str]) -
         for marketplace in marketplaces:
             spans = cov.spans.get((marketplace, report), [])
             inside = [(max(a, first), min(b, today)) for a, b in spans if b >= first and a <= today]
-            holes = coverage.gaps(cov.reaching(marketplace, report, today), first, today)
+            history = cov.history_start(marketplace)
+            since = max(first, history) if history else first
+            holes = coverage.gaps(cov.reaching(marketplace, report, today), since, today)
             last_day = spans[-1][1] if spans else None
-            entry.rows.append(Row(marketplace, first, today, inside, holes, last_day))
+            entry.rows.append(Row(marketplace, first, today, inside, holes, last_day, history))
         out.append(entry)
     return out
 
@@ -121,9 +136,10 @@ _UNVERIFIED = """
 SELECT f.marketplace, f.currency, f.amount, f.needs FROM findings f
 WHERE f.account = $account AND f.as_of = $as_of AND f.state = 'unverified'
   AND f.window_closes >= $today
-  AND f.finding_id NOT IN (
-    SELECT m.finding_id FROM claim_findings m JOIN claims c USING (claim_id)
-    WHERE c.account = $account AND c.filed_on IS NOT NULL AND m.removed_on IS NULL)
+  AND NOT EXISTS (
+    SELECT 1 FROM claim_findings m JOIN claims c USING (claim_id)
+    WHERE m.finding_id = f.finding_id AND c.account = $account AND c.filed_on IS NOT NULL
+      AND m.removed_on IS NULL)
 """
 
 

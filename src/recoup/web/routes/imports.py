@@ -10,7 +10,7 @@ import datetime as dt
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse
@@ -33,6 +33,7 @@ from recoup.web.routes import (
 router = APIRouter()
 TITLES = {r.table: r.title for r in reversed(REPORT_TYPES)}  # the first layout's title wins
 REJECTS_SHOWN = 200
+JOB_FINISHED = "job-finished"  # the htmx event a finished job's panel sends
 
 
 def _upload_name(filename: str | None, number: int) -> str:
@@ -91,17 +92,30 @@ def imports(request: Request) -> HTMLResponse:
         if partial(request):  # a page of the files table
             return app.page(request, con, "_files_table.html", files=files, paging=paging,
                             titles=TITLES)  # fmt: skip
-        today = dt.date.today()
-        wanted = proof.unverified(con, account, today)
-        cov = coverage.load(con, account)
-        markets = proof.marketplaces(cov, *(d.marketplace for d in wanted.downloads))
         return app.page(
             request, con, "imports.html",
             reports=reports, files=files, paging=paging, titles=TITLES, audits=audits,
-            marketplaces=MARKETPLACES, job=app.jobs.current(), unverified=wanted,
-            checklist=proof.checklist(cov, today, markets), usable_months=proof.USABLE_MONTHS,
-            lag_days=coverage.LAG_DAYS,
+            marketplaces=MARKETPLACES, job=app.jobs.current(), **_proof(con, account),
         )  # fmt: skip
+
+
+def _proof(con: Any, account: str) -> dict[str, Any]:
+    """What to download and which days the reports cover (principle 11)."""
+    today = dt.date.today()
+    wanted = proof.unverified(con, account, today)
+    cov = coverage.load(con, account)
+    markets = proof.marketplaces(cov, *(d.marketplace for d in wanted.downloads))
+    return {"unverified": wanted, "checklist": proof.checklist(cov, today, markets),
+            "usable_months": proof.USABLE_MONTHS, "lag_days": coverage.LAG_DAYS}  # fmt: skip
+
+
+@router.get("/imports/proof", response_class=HTMLResponse)
+def proof_panel(request: Request) -> HTMLResponse:
+    """The downloads and coverage sections again, when a job on the page has finished."""
+    app = dashboard(request)
+    with db.connection(app.root) as con:
+        account, _ = app.account(request, con)
+        return app.page(request, con, "_proof.html", **_proof(con, account))
 
 
 @router.get("/imports/{file_id}/rejects", response_class=HTMLResponse)
@@ -128,6 +142,7 @@ def rejects(request: Request, file_id: int) -> HTMLResponse:
 @router.post("/imports", response_class=HTMLResponse)
 def upload(
     request: Request,
+    *,
     files: Annotated[list[UploadFile] | None, File()] = None,
     marketplace: Annotated[str, Form()] = "",
     account: Annotated[str, Form()] = "",
@@ -175,4 +190,7 @@ def job_panel(request: Request, job_id: str) -> HTMLResponse:
     job = app.jobs.get(job_id)
     if job is None:
         raise HTTPException(404, "that job is no longer remembered (the dashboard restarted?)")
-    return app.render(request, "_job.html", job=job, titles=TITLES)
+    response = app.render(request, "_job.html", job=job, titles=TITLES)
+    if not job.running:  # the page's coverage and downloads sections load again
+        response.headers["HX-Trigger"] = JOB_FINISHED
+    return response
