@@ -566,3 +566,47 @@ def pick_money(root: Path, kind: str) -> dict[str, Any]:
         if c["kind"] == kind and c["window_opens"] < AS_OF and c["amount"] >= Decimal("0.02"):
             return c
     raise AssertionError(f"no {kind} draft")
+
+
+# -- proof of absence (principle 11) ------------------------------------------------------------
+
+
+def test_findings_the_downloads_no_longer_prove_leave_drafts_and_flag_filed_claims(
+    ws: Path,
+) -> None:
+    """The downloads end on AS_OF. Audited three weeks later, nothing proves that no return
+    arrived since: return findings become unverified, leave their drafts with the reason, and
+    a filed claim is flagged for review (never changed); warehouse rows with Amazon's own
+    Unreconciled Quantity need no proof and stay drafted."""
+    filed = pick(ws, "return_not_received")
+    run(ws, "claims", "file", filed["claim_id"], "--case-id", "5550001111", "--on", str(AS_OF))
+    later = AS_OF + dt.timedelta(days=21)
+    out = run(ws, "audit", "--account", "demo", "--as-of", later.isoformat()).output
+    assert "Import the FBA Customer Returns report" in out
+    with con_of(ws) as w:
+        unverified = w.con.execute(
+            "SELECT count(*) FROM findings WHERE as_of = ? AND kind = 'return_not_received' "
+            "AND state = 'unverified' AND needs LIKE 'customer_returns %'",
+            [later],
+        ).fetchone()
+        left = w.con.execute(
+            "SELECT count(*) FROM claim_findings m JOIN claims c USING (claim_id) "
+            "WHERE c.kind = 'return_not_received' AND c.state = 'draft' "
+            "AND m.removed_on IS NULL"
+        ).fetchone()
+        why = w.con.execute(
+            "SELECT removed_why FROM claim_findings WHERE removed_why LIKE 'unverified%' LIMIT 1"
+        ).fetchone()
+        warehouse = w.con.execute(
+            "SELECT count(*) FROM findings WHERE as_of = ? AND kind = 'warehouse_lost' "
+            "AND state = 'unverified'",
+            [later],
+        ).fetchone()
+    assert unverified and unverified[0] > 0
+    assert left == (0,)
+    assert why and f"as of {later}: import customer_returns" in why[0]
+    assert warehouse == (0,)
+    after = claim_of(ws, filed["claim_id"])
+    assert after["state"] == "filed"
+    assert after["quantity"] == filed["quantity"]
+    assert after["review"] and "cannot verify" in after["review"]

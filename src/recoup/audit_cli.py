@@ -224,8 +224,9 @@ def findings_command(  # noqa: PLR0917 - one parameter per option
         )
         table = Table(title=f"{len(rows)} findings, account {account}, as of {day}",
                       title_justify="left")  # fmt: skip
+        needs = any(r["needs"] for r in rows)  # the downloads unverified findings wait for
         for column in ("kind", "fnsku", "id", "event_date", "quantity", "amount",
-                       "state", "window_closes"):  # fmt: skip
+                       "state", "window_closes", *(("needs",) if needs else ())):  # fmt: skip
             table.add_column(
                 column, justify="right" if column in ("quantity", "amount") else "left"
             )
@@ -233,7 +234,8 @@ def findings_command(  # noqa: PLR0917 - one parameter per option
             table.add_row(r["kind"], r["fnsku"] or "", r["order_id"] or r["shipment_id"] or
                           r["removal_order_id"] or r["reimbursement_id"] or r["reference_id"] or "",
                           str(r["event_date"]), str(r["quantity"]), f"{r['amount']:.2f}",
-                          r["state"], str(r["window_closes"]))  # fmt: skip
+                          r["state"], str(r["window_closes"]),
+                          *((r["needs"] or "",) if needs else ()))  # fmt: skip
         if output is None:
             console.print(table)
             return
