@@ -595,7 +595,8 @@ def test_findings_the_downloads_no_longer_prove_leave_drafts_and_flag_filed_clai
             "AND m.removed_on IS NULL"
         ).fetchone()
         why = w.con.execute(
-            "SELECT removed_why FROM claim_findings WHERE removed_why LIKE 'unverified%' LIMIT 1"
+            "SELECT removed_why FROM claim_findings WHERE removed_why LIKE 'unverified%' "
+            "AND kind = 'return_not_received' LIMIT 1"
         ).fetchone()
         warehouse = w.con.execute(
             "SELECT count(*) FROM findings WHERE as_of = ? AND kind = 'warehouse_lost' "

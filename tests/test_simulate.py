@@ -166,6 +166,32 @@ def test_every_kind_and_every_case_not_to_claim_occurs(default_account: Simulate
     assert any(a.reason in ("M", "5") and a.unreconciled == 0 for a in account.adjustments)
 
 
+def test_same_day_candidates_and_explained_customer_payments_occur(
+    default_account: Simulated,
+) -> None:
+    """The two readings of issue 14: candidates of one day whose own ids order them otherwise
+    than the files print them (principle 5), and a late return that explains the reversal of a
+    CustomerServiceIssue payment on an order with another refunded unit (principle 7)."""
+    account = default_account.account
+    closed: dict[tuple[str, dt.date], list[str]] = defaultdict(list)
+    for shipment in account.shipments:  # in the order they are printed
+        short = sum(i.shipped - i.received for i in shipment.items)
+        if shipment.status == "CLOSED" and shipment.last_receipt and short > 0:
+            closed[shipment.items[0].product.fnsku, shipment.last_receipt].append(
+                shipment.shipment_id
+            )
+    assert any(len(ids) > 1 and ids != sorted(ids) for ids in closed.values())
+    returned = {b.order.order_id for b in account.returns}
+    reversed_ids = {r.original_id for r in account.reimbursements if r.original_id}
+    assert any(
+        r.reason == "CustomerServiceIssue"
+        and r.reimbursement_id in reversed_ids
+        and r.order_id in returned
+        and any(o.order_id == r.order_id and o.quantity > r.quantity_total for o in account.orders)
+        for r in account.reimbursements
+    )
+
+
 def test_an_import_round_trip_lands_every_row(small: Simulated, tmp_path: Path) -> None:
     with Workspace(tmp_path / "ws") as workspace:
         results = import_paths(workspace, small.reports, marketplace="US")
