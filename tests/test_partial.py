@@ -25,7 +25,7 @@ from recoup.cli import main
 from recoup.engines import duckdb_engine
 from recoup.ingest import import_paths
 from recoup.policy import load_policy
-from recoup.simulate import SimConfig, Simulated, simulate
+from recoup.simulate import SimConfig, Simulated, key_coverage, simulate
 from recoup.simulate.answer_key import COLUMNS
 from recoup.simulate.compare import differences
 from recoup.simulate.partial import parse_cut, parse_drop
@@ -342,3 +342,30 @@ def test_partial_end_to_end_one_batch_with_a_cut(tmp_path: Path) -> None:
     simulated = _simulate(tmp_path, "account", cut=(("reimbursements", CUT),), one_batch=True)
     assert len(simulated.import_groups) == 1
     _agrees(tmp_path, simulated)
+
+
+def test_partial_end_to_end_stated_period(tmp_path: Path) -> None:
+    """The cut Customer Returns download is imported with the period the seller chose in Seller
+    Central (`--period`): it covers from the cut to as_of, not just its first to last return."""
+    for late in range(10):  # a cut on a day without returns: the rows start after the cut
+        cut = CUT + dt.timedelta(days=late)
+        simulated = _simulate(tmp_path, f"account{late}", cut=(("customer_returns", cut),))
+        if simulated.coverage["customer_returns"][0][0] > cut:
+            break
+    stated = (cut, AS_OF)
+    covered = {**simulated.coverage, "customer_returns": [stated]}
+    assert covered != simulated.coverage
+    for finding in simulated.findings:  # the key again, with what the seller stated
+        opens, closes = _day(finding, "window_opens"), _day(finding, "window_closes")
+        finding["state"] = ("not_yet" if AS_OF < opens else "expired" if AS_OF > closes
+                            else "claimable")  # fmt: skip
+    ids = [str(f["finding_id"]) for f in simulated.findings]
+    key_coverage.resolve(simulated.findings, [simulated.wants[i] for i in ids], covered, AS_OF)
+    with Workspace(tmp_path / "ws") as ws:
+        complete, cut = simulated.import_groups
+        import_paths(ws, complete, account="demo", marketplace="US")
+        import_paths(ws, cut, account="demo", marketplace="US", period=stated)
+        found = auditing.run(
+            duckdb_engine(ws.con), "demo", AS_OF, load_policy(), auditing.file_names(ws.con)
+        ).findings
+    assert differences(simulated.findings, found) == []

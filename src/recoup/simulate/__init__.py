@@ -50,6 +50,8 @@ class Simulated:
     # report alone (one list with `SimConfig.one_batch`). The answer key assumes this.
     import_groups: list[list[Path]] = field(default_factory=list)
     coverage: dict[str, list[tuple[dt.date, dt.date]]] = field(default_factory=dict)
+    # Per finding id, the reports and days that must prove it (to re-key a stated period).
+    wants: dict[str, key_coverage.Wants] = field(default_factory=dict)
 
     @property
     def market(self) -> Market:
@@ -105,6 +107,7 @@ def simulate(
     done.import_groups = key_coverage.import_groups(config, done.reports)
     done.coverage = key_coverage.coverage(config, held)
     key_coverage.resolve(done.findings, wants, done.coverage, config.as_of)
+    done.wants = {str(f["finding_id"]): w for f, w in zip(done.findings, wants, strict=True)}
     done.findings.sort(key=lambda r: (str(r["kind"]), str(r["event_date"]), str(r["finding_id"])))
     write_answer_key(done.findings, out)
     return done
