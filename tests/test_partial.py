@@ -357,7 +357,7 @@ def test_partial_end_to_end_stated_period(tmp_path: Path) -> None:
     assert covered != simulated.coverage
     for finding in simulated.findings:  # the key again, with what the seller stated
         opens, closes = _day(finding, "window_opens"), _day(finding, "window_closes")
-        finding["state"] = ("not_yet" if AS_OF < opens else "expired" if AS_OF > closes
+        finding["state"] = ("not_yet" if opens > AS_OF else "expired" if closes < AS_OF
                             else "claimable")  # fmt: skip
     ids = [str(f["finding_id"]) for f in simulated.findings]
     key_coverage.resolve(simulated.findings, [simulated.wants[i] for i in ids], covered, AS_OF)
