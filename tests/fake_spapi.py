@@ -44,6 +44,9 @@ class Fake:
     shipments: list[list[dict[str, Any]]] = field(default_factory=list)  # pages
     items: list[list[dict[str, Any]]] = field(default_factory=list)  # pages
     throttle_first_create: bool = False
+    # Injected faults: operation -> the answers (HTTP status, JSON body) its next calls get.
+    faults: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
+    stated_rate: str | None = None  # x-amzn-RateLimit-Limit on every answer that succeeds
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     created: dict[str, dict[str, Any]] = field(default_factory=dict)  # report id -> request
     documents: dict[str, Served] = field(default_factory=dict)
@@ -92,6 +95,21 @@ class Handler(BaseHTTPRequestHandler):
         with self.fake.lock:
             self.fake.calls.append((operation, self.path, body))
 
+    def _faulted(self, operation: str) -> bool:
+        """Answer with the next injected fault of this operation, if there is one."""
+        with self.fake.lock:
+            queue = self.fake.faults.get(operation) or []
+            fault = queue.pop(0) if queue else None
+        if fault is None:
+            return False
+        status, body = fault
+        self._send(status, body)
+        return True
+
+    def _ok(self, status: int, body: Any) -> None:
+        rate = self.fake.stated_rate
+        self._send(status, body, {"x-amzn-RateLimit-Limit": rate} if rate else None)
+
     def _authorised(self) -> bool:
         if self.headers.get("x-amz-access-token") != TOKEN:
             self._error(403, "Unauthorized", "Access to requested resource is denied.")
@@ -127,6 +145,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/reports/2021-06-30/reports" and self._authorised():
             body = json.loads(raw or b"{}")
             self._record("createReport", body)
+            if self._faulted("createReport"):
+                return
             fake = self.fake
             with fake.lock:
                 if fake.throttle_first_create:
@@ -140,7 +160,7 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 report_id = f"R{len(fake.created) + 1:04d}"
                 fake.created[report_id] = body
-            self._send(202, {"reportId": report_id})
+            self._ok(202, {"reportId": report_id})
             return
         self._error(404, "NotFound", f"no route {path}")
 
@@ -157,7 +177,9 @@ class Handler(BaseHTTPRequestHandler):
             self._get_report(match[1])
         elif match := re.fullmatch(r"/reports/2021-06-30/documents/(\w+)", path):
             self._record("getReportDocument", {"id": match[1]})
-            self._send(
+            if self._faulted("getReportDocument"):
+                return
+            self._ok(
                 200,
                 {
                     "reportDocumentId": match[1],
@@ -168,24 +190,31 @@ class Handler(BaseHTTPRequestHandler):
             )
         elif path == "/reports/2021-06-30/reports":
             self._record("getReports", query)
+            if self._faulted("getReports"):
+                return
             page = int(query.get("nextToken", "0"))
             pages = self.fake.settlements or [[]]
             more = {"nextToken": str(page + 1)} if page + 1 < len(pages) else {}
-            self._send(200, {"reports": pages[page], **more})
+            self._ok(200, {"reports": pages[page], **more})
         elif path in ("/fba/inbound/v0/shipments", "/fba/inbound/v0/shipmentItems"):
             shipments = path.endswith("shipments")
-            self._record("getShipments" if shipments else "getShipmentItems", query)
+            operation = "getShipments" if shipments else "getShipmentItems"
+            self._record(operation, query)
+            if self._faulted(operation):
+                return
             pages = (self.fake.shipments if shipments else self.fake.items) or [[]]
             page = int(query["NextToken"]) if query.get("QueryType") == "NEXT_TOKEN" else 0
             key = "ShipmentData" if shipments else "ItemData"
             more = {"NextToken": str(page + 1)} if page + 1 < len(pages) else {}
-            self._send(200, {"payload": {key: pages[page], **more}})
+            self._ok(200, {"payload": {key: pages[page], **more}})
         else:
             self._error(404, "NotFound", f"no route {path}")
 
     def _get_report(self, report_id: str) -> None:
         fake = self.fake
         self._record("getReport", {"id": report_id})
+        if self._faulted("getReport"):
+            return
         body = fake.created.get(report_id)
         if body is None:
             self._error(404, "NotFound", f"no report {report_id}")
@@ -209,7 +238,7 @@ class Handler(BaseHTTPRequestHandler):
                 served if state == "DONE" else Served(b"Report creation failed: invalid range")
             )
             out["reportDocumentId"] = document_id
-        self._send(200, out)
+        self._ok(200, out)
 
     def _download(self, document_id: str, query: dict[str, str]) -> None:
         served = self.fake.documents.get(document_id)

@@ -444,3 +444,79 @@ def test_a_partial_sync_drafts_no_claim_from_days_it_did_not_cover(quick: Path) 
         assert needs.startswith("reimbursements 2026-")
         assert needs.endswith(f"..{TODAY}")
     assert drafted == [("inbound_shortage",)]
+
+
+def _errors(code: str, message: str) -> dict[str, Any]:
+    return {"errors": [{"code": code, "message": message}]}
+
+
+def test_every_operation_survives_amazons_errors(tmp_path: Path) -> None:
+    """5xx answers are retried, a 403 gets a fresh token once, a 400 and an answer without the
+    expected field each fail their report with one clear line; the sync goes on with the rest
+    and no exception escapes (the waits are recorded, not slept)."""
+    fake = full_fake()
+    serve_settlements(fake)
+    fake.throttle_first_create = False
+    fake.faults = {
+        "createReport": [(500, _errors("InternalFailure", "We encountered an internal error")),
+                         (202, {})],  # then a payload without reportId: the ledger window fails
+        "getReport": [(503, _errors("ServiceUnavailable", "Try again"))],
+        "getReportDocument": [(403, _errors("Unauthorized", "Access to requested resource is "
+                                            "denied."))],
+        "getReports": [(400, _errors("InvalidInput", "createdSince is too far back"))],
+        "getShipmentItems": [(500, _errors("InternalFailure", "oops"))] * 8,
+    }  # fmt: skip
+    waits: list[tuple[str, float]] = []
+    with FakeServer(fake) as url:
+        source = SpApiSource(
+            creds.load(env=environment(url)), sleep=lambda _s: None,
+            on_wait=lambda op, s: waits.append((op, s)),
+        )  # fmt: skip
+        sync = Sync(tmp_path / "ws", source, "default", TODAY, SyncSettings(poll_seconds=0.01))
+        outcomes = run(sync, ("US",), SINCE)
+    by_pull: dict[str, list[Any]] = {}
+    for o in outcomes:
+        by_pull.setdefault(o.pull, []).append(o)
+    ledger = by_pull["ledger_detail"]
+    assert [o.state for o in ledger] == ["failed"]
+    assert "Amazon's answer has no reportId" in ledger[0].note
+    assert [o.state for o in by_pull["reimbursements"]] == ["imported"]
+    (settled,) = by_pull["settlements"]
+    assert settled.state == "failed"
+    assert "HTTP 400: InvalidInput: createdSince is too far back" in settled.note
+    inbound = by_pull["inbound"]
+    assert inbound[0].state == "failed"
+    assert "getShipmentItems: HTTP 500: InternalFailure: oops after 8 tries" in inbound[0].note
+    # Retried with a growing wait; the 403 cost one more token, not a failure.
+    assert ("createReport", 2.0) in waits
+    assert ("getReport", 2.0) in waits
+    assert [s for op, s in waits if op == "getShipmentItems"][:3] == [2.0, 4.0, 8.0]
+    assert fake.count("token") == 2
+    assert all(o.state != "failed" for o in by_pull["customer_returns"])
+
+
+def test_a_revoked_token_is_one_clear_line(tmp_path: Path) -> None:
+    fake = full_fake()
+    fake.throttle_first_create = False
+    fake.faults = {"createReport": [(403, _errors("Unauthorized", "Access denied"))] * 30}
+    with FakeServer(fake) as url:
+        source = SpApiSource(creds.load(env=environment(url)), sleep=lambda _s: None)
+        sync = Sync(tmp_path / "ws", source, "default", TODAY, SyncSettings(poll_seconds=0.01))
+        outcomes = run(sync, ("US",), SINCE, ("ledger_detail",))
+    (only,) = outcomes
+    assert only.state == "failed"
+    assert "Amazon denied access (Unauthorized: Access denied)" in only.note
+    assert "authorise recoup again" in only.note
+
+
+def test_pacing_follows_the_rate_amazon_states(tmp_path: Path) -> None:
+    """The published createReport rate is one a minute; this seller's app is allowed 2/s."""
+    fake = full_fake()
+    fake.throttle_first_create = False
+    fake.stated_rate = "2.0"
+    with FakeServer(fake) as url:
+        source = SpApiSource(creds.load(env=environment(url)), sleep=lambda _s: None)
+        assert source.buckets["createReport"].rate == pytest.approx(0.0167)
+        source.create_report("GET_LEDGER_DETAIL_VIEW_DATA", "US", None, None)
+    assert source.buckets["createReport"].rate == 2.0
+    assert source.buckets["createReport"].burst == 15  # the burst stays

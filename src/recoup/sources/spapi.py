@@ -34,6 +34,7 @@ LIMITS = {
 }
 TRIES = 8
 LONGEST_WAIT = 120.0
+SERVER_ERROR = 500
 INBOUND_STATUSES = (
     "WORKING",
     "READY_TO_SHIP",
@@ -110,6 +111,32 @@ class Bucket:
         self.tokens -= 1
 
 
+def _header(headers: Any, name: str) -> str | None:
+    """A header, whatever case the server or the library gave it in."""
+    if not headers:
+        return None
+    found = headers.get(name) or headers.get(name.lower())
+    if found is None and hasattr(headers, "items"):
+        found = next((v for k, v in headers.items() if str(k).lower() == name.lower()), None)
+    return None if found is None else str(found)
+
+
+def _backoff(attempt: int) -> float:
+    """The wait before retrying a server error or a timeout."""
+    return float(min(LONGEST_WAIT, 2.0 * 2**attempt))
+
+
+def _message(error: Any) -> str:
+    """Amazon's error text (the `errors` list of the answer)."""
+    found = getattr(error, "error", None)
+    if isinstance(found, list):
+        texts = [f"{e.get('code', '')}: {e.get('message', '')}".strip(": ")
+                 for e in found if isinstance(e, dict)]  # fmt: skip
+        if texts:
+            return "; ".join(texts)
+    return str(getattr(error, "message", "") or found or error)
+
+
 def _wait_after_429(headers: Any, attempt: int) -> float:
     headers = headers or {}
     retry_after = headers.get("Retry-After") or headers.get("retry-after")
@@ -124,6 +151,15 @@ def _wait_after_429(headers: Any, attempt: int) -> float:
     except (ValueError, ZeroDivisionError):
         base = 1.0
     return float(min(LONGEST_WAIT, base * 2**attempt))
+
+
+def _field(payload: Any, name: str, operation: str) -> Any:
+    """A field Amazon's answer must carry; a clear SourceError when it does not."""
+    value = payload.get(name) if isinstance(payload, dict) else None
+    if value is None:
+        shown = str(payload)[:200]
+        raise SourceError(f"{operation}: Amazon's answer has no {name} ({shown})")
+    return value
 
 
 def _iso(when: dt.datetime) -> str:
@@ -201,32 +237,69 @@ class SpApiSource:
         return str(market.marketplace_id)
 
     def _call(self, operation: str, call: Callable[[], Any]) -> Any:
-        """One API call, paced, retried on 429 as the response says; its ApiResponse."""
+        """One API call, paced at the rate Amazon last stated for the operation; its
+        ApiResponse. A 429 waits as the response says; a 5xx or a timeout is retried with a
+        growing wait; a 403 gets a fresh access token once (an expired or revoked one). Any
+        other failure is a SourceError naming the operation and Amazon's message."""
+        from sp_api.auth import access_token_client  # noqa: PLC0415
         from sp_api.auth.exceptions import AuthorizationError  # noqa: PLC0415
         from sp_api.base.exceptions import (  # noqa: PLC0415
             SellingApiException,
+            SellingApiForbiddenException,
             SellingApiRequestThrottledException,
         )
 
+        refreshed = False
+        problem = "no answer"
         for attempt in range(TRIES):
             self.buckets[operation].take(self.sleep)
             try:
-                return call()
+                response = call()
             except SellingApiRequestThrottledException as error:
+                self._stated(operation, error.headers)
                 wait = _wait_after_429(error.headers, attempt)
-                if self.on_wait:
-                    self.on_wait(operation, wait)
-                self.sleep(wait)
+                problem = "still throttled"
             except AuthorizationError as error:
                 raise SourceError(
                     f"Login with Amazon refused the credentials ({error.message})"
                 ) from None
+            except SellingApiForbiddenException as error:
+                if refreshed:
+                    raise SourceError(
+                        f"{operation}: Amazon denied access ({_message(error)}): the "
+                        "authorisation may have been revoked; authorise recoup again in Seller "
+                        "Central and update the refresh token"
+                    ) from None
+                access_token_client.cache.clear()  # the next call fetches a new access token
+                refreshed, wait = True, 0.0
             except SellingApiException as error:
-                message = getattr(error, "message", "") or str(error.error)
-                raise SourceError(f"{operation}: HTTP {error.code}: {message}") from None
+                if error.code < SERVER_ERROR:
+                    raise SourceError(
+                        f"{operation}: HTTP {error.code}: {_message(error)}"
+                    ) from None
+                wait, problem = _backoff(attempt), f"HTTP {error.code}: {_message(error)}"
+            except (self.httpx.TimeoutException, self.httpx.TransportError) as error:
+                wait, problem = _backoff(attempt), f"{error.__class__.__name__}: {error}"
             except self.httpx.HTTPError as error:
                 raise SourceError(f"{operation}: {error.__class__.__name__}: {error}") from None
-        raise SourceError(f"{operation}: still throttled after {TRIES} tries")
+            else:
+                self._stated(operation, getattr(response, "headers", None))
+                return response
+            if self.on_wait and wait:
+                self.on_wait(operation, wait)
+            self.sleep(wait)
+        raise SourceError(f"{operation}: {problem} after {TRIES} tries")
+
+    def _stated(self, operation: str, headers: Any) -> None:
+        """Pace the operation at the rate Amazon states for this seller and app (it differs by
+        seller and changes; the published rate is only the default)."""
+        stated = _header(headers, "x-amzn-RateLimit-Limit")
+        try:
+            rate = float(stated) if stated else 0.0
+        except ValueError:
+            return
+        if rate > 0:
+            self.buckets[operation].rate = rate
 
     # -- reports -----------------------------------------------------------------------------
 
@@ -241,12 +314,13 @@ class SpApiSource:
             body |= {"dataStartTime": _iso(start), "dataEndTime": _iso(end)}
         client = self._client("reports", marketplace)
         payload = self._call("createReport", lambda: client.create_report(**body)).payload
-        return str(payload["reportId"])
+        return str(_field(payload, "reportId", "createReport"))
 
     def report_status(self, report_id: str, marketplace: str) -> Status:
         client = self._client("reports", marketplace)
         payload = self._call("getReport", lambda: client.get_report(report_id)).payload
-        return Status(str(payload.get("processingStatus")), payload.get("reportDocumentId"))
+        state = _field(payload, "processingStatus", "getReport")
+        return Status(str(state), payload.get("reportDocumentId"))
 
     def download(self, document_id: str, marketplace: str) -> Document:
         """The document's bytes; a URL that has expired is asked for again (twice at most)."""
@@ -255,8 +329,9 @@ class SpApiSource:
             info = self._call(
                 "getReportDocument", lambda: client.get_report_document(document_id, download=False)
             ).payload
+            url = _field(info, "url", "getReportDocument")
             try:
-                response = self.http.get(str(info["url"]))
+                response = self.http.get(str(url))
             except self.httpx.HTTPError as error:
                 raise SourceError(f"document {document_id}: {error}") from None
             if response.status_code in (400, 403) and b"xpired" in response.content:
@@ -290,7 +365,7 @@ class SpApiSource:
             for r in response.payload.get("reports", []):
                 found.append(
                     Listed(
-                        str(r["reportId"]),
+                        str(_field(r, "reportId", "getReports")),
                         r.get("reportDocumentId"),
                         str(r.get("createdTime", "")),
                         str(r.get("processingStatus")),
