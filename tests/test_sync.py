@@ -35,6 +35,7 @@ from recoup.workspace import Workspace
 from tests.fake_spapi import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Fake, FakeServer, Served
 
 pytest.importorskip("sp_api", reason="recoup[spapi] is not installed")
+access_token_client = pytest.importorskip("sp_api.auth.access_token_client")
 
 REPORTS = Path(__file__).parent / "data" / "reports"
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -467,6 +468,7 @@ def test_every_operation_survives_amazons_errors(tmp_path: Path) -> None:
         "getShipmentItems": [(500, _errors("InternalFailure", "oops"))] * 8,
     }  # fmt: skip
     waits: list[tuple[str, float]] = []
+    access_token_client.cache.clear()  # the library keeps tokens per process, across tests
     with FakeServer(fake) as url:
         source = SpApiSource(
             creds.load(env=environment(url)), sleep=lambda _s: None,
