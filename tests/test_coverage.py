@@ -189,3 +189,14 @@ def test_downloads_sum_money_per_report_and_put_the_most_first() -> None:
         "> FBA customer returns) for US covering 2025-03-01..2025-06-30 to verify 1 finding "
         "worth 10.00 USD"
     )
+
+
+def test_rows_beyond_a_stated_period_are_imported_with_a_warning(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    code, out = run("--workspace", str(ws), "import", "--marketplace", "US", "--period",
+                    "2026-01-01..2026-06-30", str(REPORTS / "customer_returns/us.tsv"))  # fmt: skip
+    assert code == 0, out
+    assert "reach beyond the stated period 2026-01-01..2026-06-30" in " ".join(out.split())
+    assert spans(ws, "customer_returns") == [(D(2026, 1, 1), D(2026, 6, 30), "stated")]
+    with Workspace(ws) as w:
+        assert w.con.execute("SELECT count(*) FROM customer_returns").fetchone() == (3,)

@@ -148,6 +148,21 @@ class Covered:
             coverage.record(con, file_id, account=self.account, report=table,
                             marketplaces=markets, span=(first, last), basis="rows")  # fmt: skip
 
+    def outside(self, table: str, first: object, last: object) -> str | None:
+        """A warning when a file's rows reach beyond the period stated for it (they are
+        imported; only the stated days count as covered)."""
+        if self.period is None or self.basis != "stated" or table not in DATED_TABLES:
+            return None
+        if not isinstance(first, dt.date) or not isinstance(last, dt.date):
+            return None
+        if first >= self.period[0] and last <= self.period[1]:
+            return None
+        return (
+            f"rows dated {first}..{last} reach beyond the stated period "
+            f"{self.period[0]}..{self.period[1]}: they are imported, and only the stated days "
+            "count as covered"
+        )
+
     def again(self, con: Any, file_id: int, table: str) -> None:
         """A file imported before, given again with a stated or synced period."""
         if self.period is None or table not in DATED_TABLES:
@@ -319,6 +334,10 @@ def _decode_and_load(
             covered.file(con, file_id, table=layout.report.table,
                          markets=[m[0] for m in markets], first=loaded.first_date,
                          last=loaded.last_date)  # fmt: skip
+            outside = covered.outside(layout.report.table, loaded.first_date, loaded.last_date)
+            if outside:
+                con.execute("INSERT INTO import_warnings VALUES (?, ?)", [file_id, outside])
+                loaded.warnings.append(outside)
             con.commit()
         except Exception:
             with contextlib.suppress(Exception):
