@@ -104,6 +104,7 @@ class Candidate:
     day: dt.date
     units: int
     what: object
+    tie: str = ""  # its own identifier, which orders candidates of one day
 
 
 class Pool:
@@ -114,13 +115,10 @@ class Pool:
 
     def __init__(self) -> None:
         self.open: list[Candidate] = []
-        self.ties: dict[int, str] = {}
 
     def add(self, day: dt.date, units: int, what: object, tie: str = "") -> None:
-        candidate = Candidate(day, units, what)
-        self.ties[id(candidate)] = tie
-        self.open.append(candidate)
-        self.open.sort(key=lambda c: (c.day, self.ties[id(c)]))
+        self.open.append(Candidate(day, units, what, tie))
+        self.open.sort(key=lambda c: (c.day, c.tie))
 
     def cancel(self, day: dt.date, units: int) -> int:
         """Take up to `units` from candidates dated on or before `day`; return what is left."""

@@ -28,11 +28,18 @@ from recoup.simulate.events import (
 )
 
 if TYPE_CHECKING:
+    from random import Random
+
     from recoup.simulate.seller import Seller
 
 # From this approval date a US loss before a customer order is paid at sourcing cost (policy A.0).
 US_COST_BASIS = dt.date(2025, 3, 31)
-SPLIT_INBOUND = 0.03  # chance that Amazon splits a shipment in two that close on one day
+# Rare cases, drawn from the seller's `rare` stream so that they leave every other draw alone.
+# The chance that a shipment short by 2 or more units is split in two that close on one day:
+SPLIT_INBOUND = 0.3
+# The chance that a customer-return payment for an order of 2 or more units is a
+# CustomerServiceIssue payment a late return then explains the reversal of:
+SERVICE_ISSUE = 0.3
 UNSELLABLE_DAMAGE = {
     "6": "CARRIER_DAMAGED",
     "7": "EXPIRED",
@@ -86,7 +93,6 @@ def _refund_later(s: Seller, order: Order) -> None:
             "never": 8,
             "concession": 5,
             "overcharged": 1,
-            "service_issue": 4,
         },
     )
     refund_day = order.day + s.days(3, 30)
@@ -114,6 +120,8 @@ def _refund_later(s: Seller, order: Order) -> None:
         s.later(
             max(return_day, order.day + dt.timedelta(days=1)), lambda: _come_back(s, order, outcome)
         )
+    elif outcome == "reimbursed" and order.quantity > 1 and s.rare.random() < SERVICE_ISSUE:
+        s.later(refund_day + s.days(60, 75), lambda: _service_issue(s, order))
     elif outcome == "reimbursed":
         per_unit = cents(order.principal / order.quantity)
         s.later(
@@ -127,33 +135,42 @@ def _refund_later(s: Seller, order: Order) -> None:
                 order_id=order.order_id,
             ),
         )
-    elif outcome == "service_issue":
-        s.later(refund_day + s.days(60, 75), lambda: _service_issue(s, order))
 
 
 def _service_issue(s: Seller, order: Order) -> None:
-    """Amazon pays a `CustomerServiceIssue` for a unit that did not come back (one unit fewer
-    than refunded when two were), then a unit comes back late after all and Amazon reverses the
-    payment. The return explains the reversal, so the payment cancels nothing (principle 7): the
-    return cancels one refunded unit, and an order's other refunded unit is owed."""
+    """Amazon pays a `CustomerServiceIssue` for all but one refunded unit of an order that did
+    not come back, then a unit comes back late after all and Amazon reverses the payment. The
+    return explains the reversal, so the payment cancels nothing (principle 7): the return
+    cancels one refunded unit, and the order's other refunded unit is owed."""
     original = s.reimburse(
         s.queue_day,
         order.product,
         "CustomerServiceIssue",
-        max(1, order.quantity - 1),
+        order.quantity - 1,
         cents(order.principal / order.quantity),
         order_id=order.order_id,
     )
-    back = s.queue_day + s.days(5, 20)
-    s.later(back, lambda: _come_back(s, order, "returned", units=1))
-    s.later(back + s.days(2, 10), lambda: _reverse(s, original))
+    back = s.queue_day + dt.timedelta(days=s.rare.randint(5, 20))
+    s.later(back, lambda: _late_return(s, order))
+    s.later(back + dt.timedelta(days=s.rare.randint(2, 10)), lambda: _reverse(s, original))
 
 
-def _come_back(s: Seller, order: Order, outcome: str, *, units: int | None = None) -> None:
-    """The customer's return of `units` of the order (all of them unless given)."""
+def _late_return(s: Seller, order: Order) -> None:
+    """One unit of the order comes back. It is kept out of the stock the seller sells from, so
+    that the rare case leaves the rest of the account's history as it was."""
+    _come_back(s, order, "returned", units=1, rng=s.rare)
+    s.sellable[order.product.fnsku] -= 1
+
+
+def _come_back(
+    s: Seller, order: Order, outcome: str, *, units: int | None = None, rng: Random | None = None
+) -> None:
+    """The customer's return of `units` of the order (all of them unless given); `rng` draws
+    its license plate number (the seller's stream unless given)."""
     day = s.queue_day
     product = order.product
     quantity = order.quantity if units is None else units
+    rng = rng or s.rng
     if outcome == "customer_damaged":
         disposition, reason, ledger = "CUSTOMER_DAMAGED", "UNWANTED_ITEM", "CUSTOMER_DAMAGED"
     elif outcome == "amazon_damaged":
@@ -176,8 +193,8 @@ def _come_back(s: Seller, order: Order, outcome: str, *, units: int | None = Non
         detailed_disposition=disposition,
         reason=reason,
         status="Unit returned to inventory",
-        license_plate_number=f"LPN{s.digits(9)}",
-        customer_comments="<b>not as described</b>" if s.rng.random() < 0.05 else "",
+        license_plate_number=f"LPN{rng.randrange(10**9):09d}",
+        customer_comments="<b>not as described</b>" if rng.random() < 0.05 else "",
     )
     s.account.returns.append(CustomerReturn(day, order, quantity, disposition, reason, row))
     s.ledger(day, product, "CustomerReturns", quantity, disposition=ledger)
@@ -206,9 +223,6 @@ def _shipment_id(s: Seller) -> str:
 
 
 def send_inbound(s: Seller, day: dt.date, product: Product, quantity: int) -> None:
-    if s.rng.random() < SPLIT_INBOUND:
-        _send_split(s, day, product, quantity)
-        return
     shipment = InboundShipment(_shipment_id(s), day, "WORKING", [InboundItem(product, quantity, 0)])
     s.account.shipments.append(shipment)
     s.inbound_open.add(product.fnsku)
@@ -216,47 +230,53 @@ def send_inbound(s: Seller, day: dt.date, product: Product, quantity: int) -> No
     arrives = day + s.days(6, 12)
     parts = s.rng.randint(1, 3)
     left = quantity - short
+    receipts: list[tuple[dt.date, InboundShipment, int]] = []
     for part in range(parts):
         units = left if part == parts - 1 else s.rng.randint(0, left)
         left -= units
         if units:
-            s.later(
-                arrives + dt.timedelta(days=part), functools.partial(_receive, s, shipment, units)
-            )
+            receipts.append((arrives + dt.timedelta(days=part), shipment, units))
+    split = short > 1 and receipts[-1][2] > 1 and s.rare.random() < SPLIT_INBOUND
+    paid = _split(s, short, receipts) if split else short
+    for when, into, units in receipts:
+        s.later(when, functools.partial(_receive, s, into, units))
     last = arrives + dt.timedelta(days=parts - 1)
     s.later(last, lambda: s.inbound_open.discard(product.fnsku))
     if short and s.rng.random() < 0.4:
-        s.later(
-            last + s.days(20, 45),
-            lambda: s.reimburse(
-                s.queue_day, product, "Lost_Inbound", short, _per_unit(s, product, s.queue_day)
-            ),
-        )
-
-
-def _send_split(s: Seller, day: dt.date, product: Product, quantity: int) -> None:
-    """Amazon splits a shipment in two (two shipment ids, one FNSKU) that arrive together and
-    close on the same day, both short, and pays back the shortage of the first one created.
-    Which of the two those units cancel is principle 5's tie on a day: by shipment id, not by
-    the order the shipments were created or printed in."""
-    halves = []
-    for units in (quantity // 2, quantity - quantity // 2):
-        item = InboundItem(product, units, 0)
-        shipment = InboundShipment(_shipment_id(s), day, "WORKING", [item])
-        s.account.shipments.append(shipment)
-        halves.append((shipment, units, s.rng.randint(1, 3)))
-    s.inbound_open.add(product.fnsku)
-    arrives = day + s.days(6, 12)
-    for shipment, units, short in halves:
-        s.later(arrives, functools.partial(_receive, s, shipment, units - short))
-    s.later(arrives, lambda: s.inbound_open.discard(product.fnsku))
-    paid = halves[0][2]
+        delay = s.days(20, 45)
+    elif split:  # a split shipment is always paid in part
+        delay = dt.timedelta(days=s.rare.randint(20, 45))
+    else:
+        return
     s.later(
-        arrives + s.days(20, 45),
+        last + delay,
         lambda: s.reimburse(
             s.queue_day, product, "Lost_Inbound", paid, _per_unit(s, product, s.queue_day)
         ),
     )
+
+
+def _split(s: Seller, short: int, receipts: list[tuple[dt.date, InboundShipment, int]]) -> int:
+    """Amazon splits a shipment in two (a second shipment id for the same FNSKU) whose last
+    receipts fall on the same day, both short, and pays back the first one's shortage only.
+    Which of the two those units cancel is principle 5's tie on a day: by shipment id, not by
+    the order the shipments were created or printed in. Moves units of the last receipt to the
+    second shipment; returns the units paid."""
+    when, shipment, last = receipts[-1]
+    item = shipment.items[0]
+    received = s.rare.randint(1, last - 1)
+    missing = s.rare.randint(1, short - 1)
+    twin = InboundShipment(
+        f"FBA{s.rare.randrange(1000):03d}{s.rare.randrange(36**6):06X}"[:12],
+        shipment.created,
+        "WORKING",
+        [InboundItem(item.product, received + missing, 0)],
+    )
+    s.account.shipments.append(twin)
+    item.shipped -= received + missing
+    receipts[-1] = (when, shipment, last - received)
+    receipts.append((when, twin, received))
+    return short - missing
 
 
 def _receive(s: Seller, shipment: InboundShipment, units: int) -> None:

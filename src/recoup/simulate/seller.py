@@ -118,6 +118,9 @@ class Seller:
         self.account = Account(config, market, everything if products is None else products)
         self.index = {p.fnsku: i for i, p in enumerate(everything)}
         self.rng = random.Random(config.seed)
+        # The rare cases' own stream (`incidents.RARE`): adding one leaves every other draw as it
+        # was, so accounts keep their events.
+        self.rare = random.Random(f"{config.seed}:rare")
         self.queue: list[tuple[dt.date, int, Callable[[], object]]] = []
         self.queue_day = config.start
         self.serial = itertools.count(1)
@@ -153,6 +156,7 @@ class Seller:
         for product in self.account.products:
             # Each product's own stream: the result does not depend on how products are batched.
             self.rng = random.Random(f"{self.config.seed}:{self.index[product.fnsku]}")
+            self.rare = random.Random(f"{self.config.seed}:{self.index[product.fnsku]}:rare")
             self.product, self.payments = product, itertools.count(1)
             self.sellable[product.fnsku] = self.unsellable[product.fnsku] = 0
             rate = self.rng.uniform(0.4, 2.6)
