@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import signal
@@ -236,14 +237,16 @@ def test_a_second_sync_pulls_only_the_new_window(quick: Path) -> None:
     assert (
         removals[0]["dataStartTime"] == f"{SINCE}T00:00:00Z"
     )  # 60 days of overlap, never before the first day
-    # The report that failed was never pulled: it starts again from the 18-month backfill.
+    # The report that failed was never pulled: it starts again like a first sync, with the
+    # last 120 days, then backfills to 18 months back, newest windows first.
     shipments = [
         b
         for op, _p, b in later
         if op == "createReport"
         and b["reportType"] == "GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA"
     ]
-    assert shipments[0]["dataStartTime"] == f"{add_months(TODAY, -18)}T00:00:00Z"
+    assert shipments[0]["dataStartTime"] == f"{TODAY - dt.timedelta(days=119)}T00:00:00Z"
+    assert len(shipments) == 1  # FATAL again: its later windows and the backfill wait
     # Settlements already imported are not downloaded again; same documents import as no-ops.
     settlement_downloads = fake.downloads["DS1"] + fake.downloads["DS2"]
     assert settlement_downloads == 2
@@ -522,3 +525,65 @@ def test_pacing_follows_the_rate_amazon_states(tmp_path: Path) -> None:
         source.create_report("GET_LEDGER_DETAIL_VIEW_DATA", "US", None, None)
     assert source.buckets["createReport"].rate == 2.0
     assert source.buckets["createReport"].burst == 15  # the burst stays
+
+
+def test_a_first_sync_pulls_the_recent_days_first_then_backfills_newest_first(
+    tmp_path: Path,
+) -> None:
+    """18 months of reimbursements: the last 120 days first (every claim still open depends on
+    them; the audit can run then), then older windows, newest first, each one extending the
+    pulled range back without a gap; the progress says how many are left."""
+    fake = full_fake()
+    fake.throttle_first_create = False
+    said: list[str] = []
+    recent_done: list[int] = []
+    with FakeServer(fake) as url:
+        source = SpApiSource(creds.load(env=environment(url)), sleep=lambda _s: None)
+        sync = Sync(tmp_path / "ws", source, "default", TODAY, SyncSettings(poll_seconds=0.01),
+                    say=said.append)  # fmt: skip
+        outcomes = run(sync, ("US",), None, ("reimbursements",),
+                       on_recent=lambda done: recent_done.append(len(done)))  # fmt: skip
+    windows = [
+        (dt.date.fromisoformat(b["dataStartTime"][:10]),
+         dt.date.fromisoformat(b["dataEndTime"][:10]))
+        for b in fake.created_for("GET_FBA_REIMBURSEMENTS_DATA")
+    ]  # fmt: skip
+    recent_from = TODAY - dt.timedelta(days=119)
+    recent = [w for w in windows if w[0] >= recent_from]
+    older = windows[len(recent):]
+    assert recent_done == [len(recent)]
+    assert recent[0][0] == recent_from
+    assert recent[-1][1] == TODAY
+    assert older
+    assert older[0][1] == recent_from - dt.timedelta(days=1)  # newest first, no gap
+    for newer, elder in itertools.pairwise(older):
+        assert elder[1] == newer[0] - dt.timedelta(days=1)
+    assert older[-1][0] == add_months(TODAY, -18)
+    assert all(o.state in ("imported", "duplicate") for o in outcomes)
+    progress = [m for m in said if m.startswith(("recent", "backfill"))]
+    assert progress[0].startswith(
+        f"recent 120 days complete; backfill 0 of {len(older)} reports, about "
+    )
+    assert progress[0].endswith("minute(s) left at Amazon's stated rate")
+    assert progress[-1] == f"backfill {len(older)} of {len(older)} reports"
+    with Workspace(tmp_path / "ws") as ws:
+        state = rows(ws, "SELECT pulled_from, pulled_through, backfill_to FROM sync_state")
+    assert state == [(add_months(TODAY, -18), TODAY, add_months(TODAY, -18))]
+
+
+def test_a_range_amazon_refuses_in_the_document_is_a_failed_window(tmp_path: Path) -> None:
+    """All Orders answers DONE with one line when the range is too wide (seen by sellers,
+    selling-partner-api-models issue 2591): a failed window, not an unreadable import."""
+    fake = full_fake()
+    fake.throttle_first_create = False
+    fake.reports[("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "US")] = Served(
+        b"Date range exceeded. Report can be requested only upto 30 days\n"
+    )
+    with FakeServer(fake) as url:
+        source = SpApiSource(creds.load(env=environment(url)), sleep=lambda _s: None)
+        sync = Sync(tmp_path / "ws", source, "default", TODAY, SyncSettings(poll_seconds=0.01))
+        (outcome,) = run(sync, ("US",), SINCE, ("all_orders",))
+    assert outcome.state == "failed"
+    assert outcome.note == "Amazon: Date range exceeded. Report can be requested only upto 30 days"
+    (request,) = fake.created_for("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL")
+    assert request["dataStartTime"] == f"{SINCE}T00:00:00Z"

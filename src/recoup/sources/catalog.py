@@ -18,7 +18,11 @@ class Pull:
     title: str
     report_type: str  # the SP-API report type ("" for the inbound API)
     how: str  # "dated", "snapshot", "settlement" or "inbound"
-    max_days: int = 31  # the widest range one request asks for (conservative)
+    # The widest range one request asks for. Amazon documents no maximum for the FBA reports
+    # (Report Type Values, selling-partner-api-docs references/reports-api/reporttype-values.md,
+    # 2026: the ledger keeps 18 months, the others say only "content updated daily"), so they
+    # keep a conservative 31 days.
+    max_days: int = 31
     overlap_days: int = 3
 
 
@@ -31,8 +35,10 @@ PULLS = (
          "GET_FBA_FULFILLMENT_REMOVAL_ORDER_DETAIL_DATA", "dated", overlap_days=60),
     Pull("removal_shipments", "Removal shipment detail",
          "GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA", "dated", overlap_days=60),
+    # All Orders: "Report can be requested only upto 30 days" (selling-partner-api-models issues
+    # 385 and 2591); a longer range comes back DONE with only that line (sync.RANGE_EXCEEDED).
     Pull("all_orders", "All orders", "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL",
-         "dated", overlap_days=30),
+         "dated", max_days=30, overlap_days=30),
     Pull("fee_preview", "FBA fee preview", "GET_FBA_ESTIMATED_FBA_FEES_TXT_DATA", "snapshot"),
     Pull("inventory", "Manage FBA Inventory", "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA",
          "snapshot"),

@@ -290,6 +290,10 @@ class SpApiSource:
             self.sleep(wait)
         raise SourceError(f"{operation}: {problem} after {TRIES} tries")
 
+    def rate(self, operation: str) -> float:
+        """Requests a second this operation is paced at now."""
+        return self.buckets[operation].rate
+
     def _stated(self, operation: str, headers: Any) -> None:
         """Pace the operation at the rate Amazon states for this seller and app (it differs by
         seller and changes; the published rate is only the default)."""

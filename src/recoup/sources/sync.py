@@ -35,6 +35,22 @@ from recoup.sources.spapi import Document, ReportSource, SourceError
 from recoup.workspace import Workspace
 
 DOWNLOADS = "sync-downloads"  # scratch folder in the workspace; the raw store keeps the bytes
+# The longest claim window still open (US returns close 120 days after the refund): a first sync
+# pulls these days of every report before it backfills anything older.
+RECENT_DAYS = 120
+RANGE_EXCEEDED = b"date range exceeded"
+
+
+@dataclass
+class Plan:
+    """One report's windows in one marketplace: the recent ones, then the backfill (newest
+    first) down to `target`."""
+
+    marketplace: str
+    pull: Pull
+    target: dt.date
+    recent: list[Span]
+    backfill: list[Span]
 
 
 @dataclass
@@ -74,14 +90,31 @@ class Sync:
         )
         return (found[0][0], found[0][1]) if found else None
 
-    def advance(self, marketplace: str, pull: str, start: dt.date, through: dt.date) -> None:
+    def advance(
+        self,
+        marketplace: str,
+        pull: str,
+        start: dt.date,
+        through: dt.date,
+        backfill_to: dt.date | None = None,
+    ) -> None:
         self.sql(
-            "INSERT INTO sync_state VALUES (?, ?, ?, ?, ?, now()) ON CONFLICT DO UPDATE SET "
+            "INSERT INTO sync_state (account, marketplace, pull, pulled_from, pulled_through, "
+            "updated_at, backfill_to) VALUES (?, ?, ?, ?, ?, now(), ?) ON CONFLICT DO UPDATE SET "
             "pulled_from = least(pulled_from, excluded.pulled_from), "
             "pulled_through = greatest(pulled_through, excluded.pulled_through), "
-            "updated_at = excluded.updated_at",
-            [self.account, marketplace, pull, start, through],
+            "backfill_to = least(coalesce(backfill_to, excluded.backfill_to), "
+            "excluded.backfill_to), updated_at = excluded.updated_at",
+            [self.account, marketplace, pull, start, through, backfill_to or start],
         )
+
+    def backfill_to(self, marketplace: str, pull: str) -> dt.date | None:
+        found = self.sql(
+            "SELECT backfill_to FROM sync_state WHERE account = ? AND marketplace = ? "
+            "AND pull = ?",
+            [self.account, marketplace, pull],
+        )
+        return found[0][0] if found else None
 
     def pending(self, marketplace: str, pull: Pull, start: Any, end: Any) -> str | None:
         found = self.sql(
@@ -116,6 +149,17 @@ class Sync:
         )
         return bool(found and found[0][0])
 
+    def progress(self, done: int, total: int) -> str:
+        """"backfill 37 of 96 reports, about 40 minutes left at Amazon's stated rate"."""
+        if not total:
+            return "nothing older to backfill"
+        rate = getattr(self.source, "rate", None)
+        left = ""
+        if callable(rate) and total > done:
+            minutes = (total - done) / max(float(rate("createReport")), 1e-6) / 60
+            left = f", about {minutes:,.0f} minute(s) left at Amazon's stated rate"
+        return f"backfill {done} of {total} reports{left}"
+
     # -- planning ----------------------------------------------------------------------------
 
     def first_day(self, marketplace: str, pull: Pull, since: dt.date | None) -> dt.date:
@@ -130,10 +174,46 @@ class Sync:
         start, through = pulled
         return max(through - dt.timedelta(days=pull.overlap_days - 1), start, earliest)
 
+    def target(self, marketplace: str, pull: Pull, since: dt.date | None) -> dt.date:
+        """How far back this report's backfill reaches: `--since` (or the first sync's), else
+        18 months; never beyond 18 months."""
+        earliest = add_months(self.today, -LONGEST_BACKFILL_MONTHS)
+        stored = self.backfill_to(marketplace, pull.name)
+        wanted = [d for d in (since, stored) if d is not None]
+        return max(min(wanted), earliest) if wanted else earliest
+
+    def plan(self, marketplace: str, pull: Pull, since: dt.date | None) -> Plan:
+        """The recent windows (new days since the last sync, or the last RECENT_DAYS on a
+        first sync), then the backfill, newest first, down to `target`."""
+        target = self.target(marketplace, pull, since)
+        pulled = self.pulled(marketplace, pull.name)
+        recent_from = self.today - dt.timedelta(days=RECENT_DAYS - 1)
+        if pulled is None:
+            forward_from = max(target, recent_from)
+            back_end = forward_from - dt.timedelta(days=1)
+        else:
+            start, through = pulled
+            forward_from = max(through - dt.timedelta(days=pull.overlap_days - 1), start, target)
+            back_end = start - dt.timedelta(days=1)
+        backward = []
+        while back_end >= target:
+            begin = max(target, back_end - dt.timedelta(days=pull.max_days - 1))
+            backward.append((begin, back_end))
+            back_end = begin - dt.timedelta(days=1)
+        return Plan(
+            marketplace,
+            pull,
+            target,
+            recent=self.windows(marketplace, pull, forward_from)
+            + [w for w in backward if w[1] >= recent_from],
+            backfill=[w for w in backward if w[1] < recent_from],
+        )
+
     def windows(
-        self, marketplace: str, pull: Pull, since: dt.date | None
+        self, marketplace: str, pull: Pull, start: dt.date
     ) -> list[tuple[dt.date, dt.date]]:
-        start, out = self.first_day(marketplace, pull, since), []
+        """Windows from `start` to today, at most `max_days` each."""
+        out = []
         while start <= self.today:
             end = self.pending_end(marketplace, pull, start) or min(
                 start + dt.timedelta(days=pull.max_days - 1), self.today
@@ -260,6 +340,11 @@ class Sync:
         period: Span | None = None,
     ) -> Outcome:
         document = self.source.download(document_id, marketplace)
+        if document.data.lstrip()[:40].lower().startswith(RANGE_EXCEEDED):
+            # Amazon answers DONE with this one line instead of an error (All Orders, > 30 days).
+            note = " ".join(document.data.decode("utf-8", "replace").split())[:200]
+            self.finish(pull, report_id, "failed", name, note)
+            return Outcome(pull.name, marketplace, window, "failed", note=f"Amazon: {note}")
         outcome = self.import_bytes(marketplace, pull, document, name, window, period=period)
         status = "imported" if outcome.state in ("imported", "duplicate") else "failed"
         self.finish(pull, report_id, status, name, outcome.note)
@@ -301,15 +386,17 @@ class Sync:
 
     # -- each kind of pull -------------------------------------------------------------------
 
-    def dated(self, marketplace: str, pull: Pull, since: dt.date | None) -> list[Outcome]:
+    def fetch_windows(self, plan: Plan, windows: list[Span]) -> tuple[list[Outcome], bool]:
+        """Each window in turn; False when one failed (the windows after it wait: the pulled
+        days must stay one unbroken range)."""
         out = []
-        for start, end in self.windows(marketplace, pull, since):
-            outcome = self.fetch_report(marketplace, pull, start, end)
+        for start, end in windows:
+            outcome = self.fetch_report(plan.marketplace, plan.pull, start, end)
             out.append(outcome)
             if outcome.state == "failed":
-                break  # later windows wait: pulled_through must not jump a gap
-            self.advance(marketplace, pull.name, start, end)
-        return out
+                return out, False
+            self.advance(plan.marketplace, plan.pull.name, start, end, plan.target)
+        return out, True
 
     def snapshot(self, marketplace: str, pull: Pull) -> list[Outcome]:
         outcome = self.fetch_report(marketplace, pull, None, None)
@@ -375,9 +462,16 @@ def run(
     marketplaces: tuple[str, ...],
     since: dt.date | None = None,
     only: tuple[str, ...] = (),
+    on_recent: Callable[[list[Outcome]], object] | None = None,
 ) -> list[Outcome]:
-    """Pull every report (or `only` these) for every marketplace; one outcome per window."""
+    """Pull every report (or `only` these) for every marketplace; one outcome per window.
+
+    First the recent days of every report, the settlements, inbound shipments and snapshots:
+    what every claim still open depends on (`on_recent` is called then, to audit). Then the
+    backfill, newest windows first, one window of each report in turn, so that a sync stopped
+    half-way leaves every report covering the same days."""
     outcomes: list[Outcome] = []
+    backfills: list[Plan] = []
     try:
         for marketplace in marketplaces:
             for pull in PULLS:
@@ -385,7 +479,11 @@ def run(
                     continue
                 try:
                     if pull.how == "dated":
-                        outcomes += sync.dated(marketplace, pull, since)
+                        plan = sync.plan(marketplace, pull, since)
+                        done, ok = sync.fetch_windows(plan, plan.recent)
+                        outcomes += done
+                        if ok and plan.backfill:
+                            backfills.append(plan)
                     elif pull.how == "snapshot":
                         outcomes += sync.snapshot(marketplace, pull)
                     elif pull.how == "settlement":
@@ -394,6 +492,34 @@ def run(
                         outcomes += sync.inbound(marketplace, pull, since)
                 except SourceError as error:
                     outcomes.append(Outcome(pull.name, marketplace, "", "failed", note=str(error)))
+        total = sum(len(p.backfill) for p in backfills)
+        sync.say(f"recent {RECENT_DAYS} days complete; {sync.progress(0, total)}")
+        if on_recent is not None:
+            on_recent(outcomes)
+        outcomes += _backfill(sync, backfills, total)
     finally:
         shutil.rmtree(sync.root / DOWNLOADS, ignore_errors=True)
     return outcomes
+
+
+def _backfill(sync: Sync, plans: list[Plan], total: int) -> list[Outcome]:
+    """The older windows, newest first, one of each report in turn."""
+    out: list[Outcome] = []
+    done = 0
+    active = list(plans)
+    for step in range(max((len(p.backfill) for p in plans), default=0)):
+        for plan in list(active):
+            if step >= len(plan.backfill):
+                continue
+            try:
+                fetched, ok = sync.fetch_windows(plan, [plan.backfill[step]])
+            except SourceError as error:
+                fetched, ok = [Outcome(plan.pull.name, plan.marketplace, "", "failed",
+                                       note=str(error))], False  # fmt: skip
+            out += fetched
+            done += 1
+            if not ok:  # the older windows wait for the next sync
+                active.remove(plan)
+                done += len(plan.backfill) - step - 1
+            sync.say(sync.progress(done, total))
+    return out
