@@ -31,7 +31,7 @@ from recoup.policy import add_months
 from recoup.settings import SyncSettings
 from recoup.sources import credentials as creds
 from recoup.sources.spapi import Bucket, SpApiSource, _wait_after_429
-from recoup.sources.sync import Sync, run
+from recoup.sources.sync import Outcome, Sync, run
 from recoup.workspace import Workspace
 from tests.fake_spapi import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Fake, FakeServer, Served
 
@@ -246,7 +246,13 @@ def test_a_second_sync_pulls_only_the_new_window(quick: Path) -> None:
         and b["reportType"] == "GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA"
     ]
     assert shipments[0]["dataStartTime"] == f"{TODAY - dt.timedelta(days=119)}T00:00:00Z"
-    assert len(shipments) == 1  # FATAL again: its later windows and the backfill wait
+    # The recent windows were asked for ahead of the first, which is FATAL again: the others
+    # stay requested for the next sync, and the backfill waits.
+    assert len(shipments) == 4
+    with Workspace(quick / "ws") as ws:
+        waiting = rows(ws, "SELECT count(*) FROM sync_jobs WHERE pull = 'removal_shipments' "
+                           "AND status = 'requested'")  # fmt: skip
+    assert waiting == [(3,)]
     # Settlements already imported are not downloaded again; same documents import as no-ops.
     settlement_downloads = fake.downloads["DS1"] + fake.downloads["DS2"]
     assert settlement_downloads == 2
@@ -548,6 +554,9 @@ def test_a_first_sync_pulls_the_recent_days_first_then_backfills_newest_first(
          dt.date.fromisoformat(b["dataEndTime"][:10]))
         for b in fake.created_for("GET_FBA_REIMBURSEMENTS_DATA")
     ]  # fmt: skip
+    # Four reports asked for before the first is downloaded: Amazon prepares them side by side.
+    calls = [op for op, _p, _b in fake.calls if op in ("createReport", "getReportDocument")]
+    assert calls[:5] == ["createReport"] * 4 + ["getReportDocument"]
     recent_from = TODAY - dt.timedelta(days=119)
     recent = [w for w in windows if w[0] >= recent_from]
     older = windows[len(recent):]
@@ -587,3 +596,45 @@ def test_a_range_amazon_refuses_in_the_document_is_a_failed_window(tmp_path: Pat
     assert outcome.note == "Amazon: Date range exceeded. Report can be requested only upto 30 days"
     (request,) = fake.created_for("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL")
     assert request["dataStartTime"] == f"{SINCE}T00:00:00Z"
+
+
+class Clock:
+    """Time that passes only when the sync sleeps: no test waits real minutes."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _first_sync(root: Path, stated_rate: str | None) -> tuple[float, int, list[Outcome]]:
+    """A first sync (18 months of the ledger and reimbursements) on a clock of its own:
+    (seconds, reports asked for, outcomes)."""
+    fake = full_fake()
+    fake.throttle_first_create = False
+    fake.stated_rate = stated_rate
+    serve_settlements(fake)
+    clock = Clock()
+    access_token_client.cache.clear()
+    with FakeServer(fake) as url:
+        source = SpApiSource(creds.load(env=environment(url)), sleep=clock.sleep, clock=clock)
+        sync = Sync(root, source, "default", TODAY, SyncSettings(poll_seconds=2.0),
+                    sleep=clock.sleep)  # fmt: skip
+        outcomes = run(sync, ("US",), None, ("ledger_detail", "reimbursements"))
+    return clock.now, len(fake.created), outcomes
+
+
+def test_a_stated_rate_of_two_a_second_makes_the_same_sync_far_faster(tmp_path: Path) -> None:
+    slow, asked, outcomes = _first_sync(tmp_path / "default", None)
+    fast, asked_fast, outcomes_fast = _first_sync(tmp_path / "stated", "2.0")
+    assert asked == asked_fast > 30  # 18 months of two reports, 31 days a request
+    assert [(o.pull, o.window, o.state) for o in outcomes] == [
+        (o.pull, o.window, o.state) for o in outcomes_fast
+    ]
+    # At the published one createReport a minute, past the burst of 15: well over an hour.
+    assert slow > 50 * (asked - 15)
+    assert fast < slow / 10  # what is left is waiting for Amazon to prepare each report

@@ -18,7 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ DOWNLOADS = "sync-downloads"  # scratch folder in the workspace; the raw store k
 # pulls these days of every report before it backfills anything older.
 RECENT_DAYS = 120
 RANGE_EXCEEDED = b"date range exceeded"
+AHEAD = 4  # reports of one kind requested before the oldest of them is waited for
 
 
 @dataclass
@@ -252,17 +254,37 @@ class Sync:
     def fetch_report(
         self, marketplace: str, pull: Pull, start: dt.date | None, end: dt.date | None
     ) -> Outcome:
-        window = f"{start}..{end}" if start else str(self.today)
-        label = f"{pull.title} {marketplace} {window}"
+        return self.collect(
+            marketplace, pull, start, end, self.request(marketplace, pull, start, end)
+        )
+
+    def request(
+        self, marketplace: str, pull: Pull, start: dt.date | None, end: dt.date | None
+    ) -> str:
+        """Ask Amazon for the report (or pick up the one an unfinished sync asked for)."""
+        label = f"{pull.title} {marketplace} {f'{start}..{end}' if start else self.today}"
         report_id = self.pending(marketplace, pull, start, end)
         if report_id:
             self.say(f"{label}: resuming report {report_id}")
-        else:
-            begin = dt.datetime.combine(start, dt.time(0, 0), dt.UTC) if start else None
-            finish = dt.datetime.combine(end, dt.time(23, 59, 59), dt.UTC) if end else None
-            report_id = self.source.create_report(pull.report_type, marketplace, begin, finish)
-            self.job(marketplace, pull, report_id, start, end)
-            self.say(f"{label}: requested report {report_id}")
+            return report_id
+        begin = dt.datetime.combine(start, dt.time(0, 0), dt.UTC) if start else None
+        finish = dt.datetime.combine(end, dt.time(23, 59, 59), dt.UTC) if end else None
+        report_id = self.source.create_report(pull.report_type, marketplace, begin, finish)
+        self.job(marketplace, pull, report_id, start, end)
+        self.say(f"{label}: requested report {report_id}")
+        return report_id
+
+    def collect(
+        self,
+        marketplace: str,
+        pull: Pull,
+        start: dt.date | None,
+        end: dt.date | None,
+        report_id: str,
+    ) -> Outcome:
+        """Wait for a requested report, then download and import it."""
+        window = f"{start}..{end}" if start else str(self.today)
+        label = f"{pull.title} {marketplace} {window}"
         state, document_id = self.wait_for(marketplace, report_id, label)
         if state == "TIMEOUT":
             return Outcome(
@@ -387,16 +409,30 @@ class Sync:
     # -- each kind of pull -------------------------------------------------------------------
 
     def fetch_windows(self, plan: Plan, windows: list[Span]) -> tuple[list[Outcome], bool]:
-        """Each window in turn; False when one failed (the windows after it wait: the pulled
-        days must stay one unbroken range)."""
-        out = []
-        for start, end in windows:
-            outcome = self.fetch_report(plan.marketplace, plan.pull, start, end)
+        """Each window in turn, with up to AHEAD reports requested before the one being
+        waited for (Amazon prepares them side by side: waiting for each before asking for the
+        next wastes most of a sync). False when one failed: the windows after it wait (the
+        pulled days must stay one unbroken range; reports already asked for are picked up by
+        the next sync)."""
+        out: list[Outcome] = []
+        waiting: deque[tuple[Span, str]] = deque()
+        ahead = iter(windows)
+        for _ in range(AHEAD):
+            self._ask(plan, ahead, waiting)
+        while waiting:
+            (start, end), report_id = waiting.popleft()
+            outcome = self.collect(plan.marketplace, plan.pull, start, end, report_id)
             out.append(outcome)
             if outcome.state == "failed":
                 return out, False
             self.advance(plan.marketplace, plan.pull.name, start, end, plan.target)
+            self._ask(plan, ahead, waiting)
         return out, True
+
+    def _ask(self, plan: Plan, ahead: Iterator[Span], waiting: deque[tuple[Span, str]]) -> None:
+        window = next(ahead, None)
+        if window is not None:
+            waiting.append((window, self.request(plan.marketplace, plan.pull, *window)))
 
     def snapshot(self, marketplace: str, pull: Pull) -> list[Outcome]:
         outcome = self.fetch_report(marketplace, pull, None, None)
