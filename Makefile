@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKSPACE ?= recoup-workspace
 
-.PHONY: install demo serve fixtures test lint bench-import bench-simulate bench-audit bench-claims bench-web golden clean
+.PHONY: install demo serve fixtures test lint bench-import bench-simulate bench-audit bench-claims bench-web bench-sync golden clean
 
 $(BIN)/recoup: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-claims: install
 
 bench-web: install
 	$(BIN)/python bench/web.py
+
+bench-sync: install
+	$(BIN)/python bench/sync.py
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache
