@@ -638,3 +638,35 @@ def test_a_stated_rate_of_two_a_second_makes_the_same_sync_far_faster(tmp_path: 
     # At the published one createReport a minute, past the burst of 15: well over an hour.
     assert slow > 50 * (asked - 15)
     assert fast < slow / 10  # what is left is waiting for Amazon to prepare each report
+
+
+def test_a_stopped_backfill_resumes_where_it_stopped(tmp_path: Path) -> None:
+    """Stopped (Ctrl-C) two windows into the backfill: the next sync pulls the new days, then
+    goes on backwards from where the backfill stopped; no older window is asked for twice."""
+    fake = full_fake()
+    fake.throttle_first_create = False
+    settings = SyncSettings(poll_seconds=0.01)
+
+    def stop(text: str) -> None:
+        if text.startswith("backfill 2 of"):
+            raise KeyboardInterrupt
+
+    with FakeServer(fake) as url:
+        source = SpApiSource(creds.load(env=environment(url)), sleep=lambda _s: None)
+        with pytest.raises(KeyboardInterrupt):
+            run(Sync(tmp_path / "ws", source, "default", TODAY, settings, say=stop),
+                ("US",), None, ("reimbursements",))  # fmt: skip
+        asked_first = len(fake.created_for("GET_FBA_REIMBURSEMENTS_DATA"))
+        with Workspace(tmp_path / "ws") as ws:
+            (stopped_at,) = rows(ws, "SELECT pulled_from FROM sync_state")[0]
+        run(Sync(tmp_path / "ws", source, "default", TODAY, settings),
+            ("US",), None, ("reimbursements",))  # fmt: skip
+    windows = [(b["dataStartTime"][:10], b["dataEndTime"][:10])
+               for b in fake.created_for("GET_FBA_REIMBURSEMENTS_DATA")]  # fmt: skip
+    older = [w for w in windows if dt.date.fromisoformat(w[1]) < stopped_at]
+    assert len(older) == len(set(older))  # nothing older asked for twice
+    assert len(windows) > asked_first
+    with Workspace(tmp_path / "ws") as ws:
+        assert rows(ws, "SELECT pulled_from, pulled_through FROM sync_state") == [
+            (add_months(TODAY, -18), TODAY)
+        ]

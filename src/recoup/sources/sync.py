@@ -539,23 +539,35 @@ def run(
 
 
 def _backfill(sync: Sync, plans: list[Plan], total: int) -> list[Outcome]:
-    """The older windows, newest first, one of each report in turn."""
+    """The older windows, newest first: each step asks for the next window of every report,
+    then waits for them in turn (Amazon prepares them side by side)."""
     out: list[Outcome] = []
     done = 0
     active = list(plans)
     for step in range(max((len(p.backfill) for p in plans), default=0)):
-        for plan in list(active):
-            if step >= len(plan.backfill):
-                continue
+        asked: list[tuple[Plan, str]] = []
+        for plan in [p for p in active if step < len(p.backfill)]:
             try:
-                fetched, ok = sync.fetch_windows(plan, [plan.backfill[step]])
+                asked.append((plan, sync.request(plan.marketplace, plan.pull,
+                                                 *plan.backfill[step])))  # fmt: skip
             except SourceError as error:
-                fetched, ok = [Outcome(plan.pull.name, plan.marketplace, "", "failed",
-                                       note=str(error))], False  # fmt: skip
-            out += fetched
+                out.append(Outcome(plan.pull.name, plan.marketplace, "", "failed",
+                                   note=str(error)))  # fmt: skip
+                active.remove(plan)
+                done += len(plan.backfill) - step
+        for plan, report_id in asked:
+            start, end = plan.backfill[step]
+            try:
+                outcome = sync.collect(plan.marketplace, plan.pull, start, end, report_id)
+            except SourceError as error:
+                outcome = Outcome(plan.pull.name, plan.marketplace, f"{start}..{end}", "failed",
+                                  note=str(error))  # fmt: skip
+            out.append(outcome)
             done += 1
-            if not ok:  # the older windows wait for the next sync
+            if outcome.state == "failed":  # the older windows wait for the next sync
                 active.remove(plan)
                 done += len(plan.backfill) - step - 1
+            else:
+                sync.advance(plan.marketplace, plan.pull.name, start, end, plan.target)
             sync.say(sync.progress(done, total))
     return out
