@@ -4,12 +4,15 @@ It serves the Login with Amazon token exchange, createReport / getReport / getRe
 the report documents themselves (gzip, in the charset the test gives), settlement report
 listing and the Fulfillment Inbound v0 shipments and items, all paginated where Amazon
 paginates. Behaviours a test can ask for: a 429 on the first createReport, reports that end
-CANCELLED or FATAL, a report held IN_PROGRESS until released, and a document URL that has
-expired the first time it is used. Every request is recorded.
+CANCELLED or FATAL, a report held IN_PROGRESS until released, a document URL that has
+expired the first time it is used, injected error answers per operation (`faults`), a stated
+rate on every answer, and a whole account's report served window by window (`date_column`).
+Every request is recorded.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import re
@@ -35,6 +38,27 @@ class Served:
     end: str = "DONE"  # DONE, CANCELLED or FATAL
     hold: bool = False  # stays IN_PROGRESS until `release()`
     expire_first: bool = False  # the first download URL has expired
+    # Serve only the rows whose date in this column lies in the requested window (a whole
+    # account's report, cut the way Amazon cuts it per request).
+    date_column: str | None = None
+
+    def window(self, body: dict[str, Any]) -> Served:
+        if self.date_column is None or "dataStartTime" not in body:
+            return self
+        first = dt.date.fromisoformat(body["dataStartTime"][:10])
+        last = dt.date.fromisoformat(body["dataEndTime"][:10])
+        lines = self.data.decode(self.charset).splitlines(keepends=True)
+        at = lines[0].rstrip("\r\n").split("\t").index(self.date_column)
+        kept = [line for line in lines[1:] if first <= _day(line.split("\t")[at]) <= last]
+        return Served("".join([lines[0], *kept]).encode(self.charset), self.charset)
+
+
+def _day(text: str) -> dt.date:
+    """A report's date: ISO (`2025-10-26T10:15:00+00:00`) or US (`10/08/2025`)."""
+    if "/" in text[:10]:
+        month, day, year = text[:10].split("/")
+        return dt.date(int(year), int(month), int(day))
+    return dt.date.fromisoformat(text[:10])
 
 
 @dataclass
@@ -235,7 +259,9 @@ class Handler(BaseHTTPRequestHandler):
         if state in ("DONE", "FATAL"):
             document_id = f"D{report_id}"
             fake.documents[document_id] = (
-                served if state == "DONE" else Served(b"Report creation failed: invalid range")
+                served.window(body)
+                if state == "DONE"
+                else Served(b"Report creation failed: invalid range")
             )
             out["reportDocumentId"] = document_id
         self._ok(200, out)

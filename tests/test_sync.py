@@ -26,12 +26,18 @@ import duckdb
 import pytest
 from click.testing import CliRunner, Result
 
+from recoup import audit as auditing
 from recoup.cli import main
-from recoup.policy import add_months
+from recoup.engines import duckdb_engine
+from recoup.ingest import import_paths
+from recoup.policy import add_months, load_policy
 from recoup.settings import SyncSettings
+from recoup.simulate import SimConfig, key_coverage, simulate
+from recoup.simulate.compare import differences
 from recoup.sources import credentials as creds
+from recoup.sources.catalog import PULLS
 from recoup.sources.spapi import Bucket, SpApiSource, _wait_after_429
-from recoup.sources.sync import Outcome, Sync, run
+from recoup.sources.sync import RECENT_DAYS, Outcome, Sync, run
 from recoup.workspace import Workspace
 from tests.fake_spapi import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Fake, FakeServer, Served
 
@@ -670,3 +676,65 @@ def test_a_stopped_backfill_resumes_where_it_stopped(tmp_path: Path) -> None:
         assert rows(ws, "SELECT pulled_from, pulled_through FROM sync_state") == [
             (add_months(TODAY, -18), TODAY)
         ]
+
+
+class RecentDone(Exception):
+    """Stops a sync once the recent phase is in."""
+
+
+def test_after_the_recent_phase_the_audit_is_exact_and_older_days_unverified(
+    tmp_path: Path,
+) -> None:
+    """A simulated account served window by window: the sync is stopped once the last 120
+    days of every report are in. The audit then agrees with the answer key of that account
+    cut at the same day, its reports covering exactly the synced windows: what the recent days
+    prove is claimable, what they cannot is unverified with the downloads it needs."""
+    as_of = dt.date(2026, 11, 28)
+    recent_from = as_of - dt.timedelta(days=RECENT_DAYS - 1)
+    synced = {"ledger_detail": ("ledger-detail.txt", "Date"),
+              "reimbursements": ("reimbursements.txt", "approval-date"),
+              "customer_returns": ("customer-returns.txt", "return-date"),
+              "removal_orders": ("removal-order-detail.txt", "request-date"),
+              "removal_shipments": ("removal-shipment-detail.txt", "shipment-date")}  # fmt: skip
+    config = SimConfig(seed=31, months=8, scale=0.5, as_of=as_of,
+                       drop=("inbound_shipments", "inbound_shipment_items"),
+                       cut=tuple((r, recent_from) for r in synced))  # fmt: skip
+    simulated = simulate(config, tmp_path / "account")
+    reports = tmp_path / "account" / "reports"
+    types = {p.name: p.report_type for p in PULLS}
+    settlements = sorted(reports.glob("settlement-*"))
+    listed = [{"reportId": f"S{i}", "reportDocumentId": f"DS{i}", "processingStatus": "DONE",
+               "createdTime": f"{as_of}T08:00:00Z"} for i, _ in enumerate(settlements)]  # fmt: skip
+    served = {(types[r], "US"): Served((reports / name).read_bytes(), date_column=column)
+              for r, (name, column) in synced.items()}  # fmt: skip
+    fake = Fake(reports=served, settlements=[listed])
+    for i, path in enumerate(settlements):
+        fake.documents[f"DS{i}"] = Served(path.read_bytes())
+    with Workspace(tmp_path / "ws") as ws:
+        import_paths(ws, [reports / "sourcing-costs.csv"], account="demo", marketplace="US")
+
+    def stop(_done: list[Outcome]) -> None:
+        raise RecentDone
+
+    access_token_client.cache.clear()
+    with FakeServer(fake) as url:
+        source = SpApiSource(creds.load(env=environment(url)), sleep=lambda _s: None)
+        sync = Sync(tmp_path / "ws", source, "demo", as_of, SyncSettings(poll_seconds=0.01))
+        with pytest.raises(RecentDone):
+            run(sync, ("US",), None, on_recent=stop)
+    with Workspace(tmp_path / "ws") as ws:
+        found = auditing.run(
+            duckdb_engine(ws.con), "demo", as_of, load_policy(), auditing.file_names(ws.con)
+        ).findings
+    # The key, with each synced report covering exactly the synced days.
+    covered = {**simulated.coverage, **{r: [(recent_from, as_of)] for r in synced}}
+    for finding in simulated.findings:
+        opens = dt.date.fromisoformat(str(finding["window_opens"]))
+        closes = dt.date.fromisoformat(str(finding["window_closes"]))
+        finding["state"] = ("not_yet" if as_of < opens else "expired" if closes < as_of
+                            else "claimable")  # fmt: skip
+    ids = [str(f["finding_id"]) for f in simulated.findings]
+    key_coverage.resolve(simulated.findings, [simulated.wants[i] for i in ids], covered, as_of)
+    assert differences(simulated.findings, found) == []
+    states = {f["state"] for f in found}
+    assert {"claimable", "unverified"} <= states

@@ -29,6 +29,7 @@ from recoup.web.routes.login import next_page
 from recoup.web.routes.setup import windows
 from recoup.workspace import DB_NAME
 from tests.claim_files import newer_reimbursements, payment
+from tests.fake_spapi import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Fake, FakeServer, Served
 from tests.web_server import CHROMIUM_ARGS, chromium_or_skip, clean_env, serving
 
 REPORTS = Path(__file__).parent / "data" / "reports"
@@ -322,6 +323,200 @@ def test_a_partial_account_shows_what_is_unverified_and_what_to_download(
         expect(page.locator("#downloads-none")).to_be_visible()
         page.goto(base + "/")
         assert amount(page, "unverified") == 0
+
+
+# -- Sync now: reports from a fake Selling Partner API -------------------------------------------
+
+BAD = "rgb(209, 73, 91)"  # app.css --bad: a failed window's row
+
+
+def spapi_env(url: str, markets: str = "US") -> dict[str, str]:
+    """The variables `recoup sync` reads, pointing at the fake API."""
+    return {
+        "RECOUP_LWA_CLIENT_ID": CLIENT_ID,
+        "RECOUP_LWA_CLIENT_SECRET": CLIENT_SECRET,
+        "RECOUP_SPAPI_REFRESH_TOKEN": REFRESH_TOKEN,
+        "RECOUP_SPAPI_ENDPOINT": url,
+        "RECOUP_LWA_TOKEN_URL": f"{url}/auth/o2/token",
+        "RECOUP_SPAPI_MARKETPLACES": markets,
+    }
+
+
+def small_fake() -> Fake:
+    """Ledger and Reimbursements with data, Removal shipments FATAL, All Orders held at IN_PROGRESS
+    until released (so the test sees the sync running); every other report CANCELLED (no data).
+    Amazon states a fast rate, so pacing does not wait a minute per report."""
+    return Fake(
+        reports={
+            ("GET_LEDGER_DETAIL_VIEW_DATA", "US"): Served(
+                (REPORTS / "ledger_detail" / "us_spaced_2026.tsv").read_bytes()
+            ),
+            ("GET_FBA_REIMBURSEMENTS_DATA", "US"): Served(
+                (REPORTS / "reimbursements" / "us_cp1252.tsv").read_bytes(), charset="Cp1252"
+            ),
+            ("GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA", "US"): Served(end="FATAL"),
+            ("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "US"): Served(
+                (REPORTS / "all_orders" / "us_first.tsv").read_bytes(), hold=True
+            ),
+        },
+        stated_rate="100.0",
+    )
+
+
+def wait_for_panel(client: httpx.Client, base: str, started: httpx.Response) -> str:
+    """Poll a job started over plain HTTP until it ends; its panel."""
+    panel = re.search(r'hx-get="(/jobs/\w+)"', started.text)
+    if panel is None:  # it ended before the answer was written
+        return started.text
+    for _ in range(1200):
+        done = client.get(base + panel[1]).text
+        if 'data-state="running"' not in done:
+            return done
+        time.sleep(0.1)
+    raise AssertionError("the job did not finish")
+
+
+def test_sync_now_pulls_the_reports_into_the_imports_page(page: Page, tmp_path: Path) -> None:
+    pytest.importorskip("sp_api", reason="recoup[spapi] is not installed")
+    (tmp_path / "recoup.toml").write_text("[sync]\npoll_seconds = 0.01\n")
+    root = tmp_path / "ws"
+    fake = small_fake()
+    with FakeServer(fake) as url, serving(root, tmp_path, env=clean_env(**spapi_env(url))) as base:
+        page.goto(base + "/imports")
+        host = url.removeprefix("http://")
+        expect(page.locator("#sync .credentials")).to_contain_text(
+            f"marketplaces US; endpoint {host}"
+        )
+        expect(page.locator("#sync .last-sync")).to_contain_text("No sync yet")
+        page.get_by_role("button", name="Sync now").click()
+
+        # While it runs: Amazon's latest line and the windows done so far.
+        panel = page.locator("#job-panel")
+        expect(panel.locator("h3")).to_contain_text("Sync for default: running")
+        step = panel.locator(".sync-step")
+        expect(step).to_contain_text("All orders US", timeout=JOB_SECONDS)
+        expect(step).to_contain_text("Amazon is preparing report")
+        expect(panel.locator(".sync-windows")).to_contain_text(
+            re.compile(r"^[1-9]\d* report window\(s\) done")
+        )
+        # Another job meanwhile is refused: one at a time.
+        page.get_by_role("button", name="Run the audit").click()
+        expect(page.locator("#job [role=alert]")).to_contain_text("a sync is running")
+        page.goto(base + "/imports")  # the running job's panel comes back with the page
+        fake.release()
+        # The backfill gives a fraction.
+        expect(panel.locator("progress")).to_have_attribute("max", re.compile(r"^\d+$"),
+                                                            timeout=JOB_SECONDS)  # fmt: skip
+        expect(panel.locator(".sync-windows")).to_contain_text("backfill")
+        expect(panel).to_have_attribute("data-state", re.compile("done|failed"),
+                                        timeout=JOB_SECONDS)  # fmt: skip
+        expect(panel).to_have_attribute("data-state", "done")
+
+        # The outcomes: what each report window brought, failures in red; then the audit.
+        outcomes = panel.locator("table.sync-outcomes")
+        reimbursed = outcomes.locator("tr.imported", has_text="Reimbursements")
+        expect(reimbursed).to_have_count(1)
+        expect(reimbursed.locator("td.num")).to_have_text("4")
+        failed = outcomes.locator("tr.failed")
+        expect(failed).to_have_count(1)
+        expect(failed).to_contain_text("Removal shipment detail")
+        expect(failed.locator(".note")).to_contain_text("FATAL")
+        expect(failed.locator(".note")).to_contain_text("Report creation failed")
+        expect(failed.locator("td").first).to_have_css("color", BAD)
+        expect(outcomes.locator("tr.no-data").first).to_contain_text("Customer returns")
+        expect(panel.locator(".sync-total")).to_contain_text("1 failed")
+        expect(panel).to_contain_text("finding(s) as of")
+        expect(panel.locator(".claims-update").first).to_be_visible()
+
+        # The last sync, from sync_jobs (the section reloads when the job ends).
+        last = page.locator("#sync .last-sync")
+        expect(last).to_contain_text(f"Last sync: finished {TODAY:%Y-%m-%d}")
+        expect(last).to_contain_text("1 failed")
+        expect(last.locator(".no-data")).to_contain_text(re.compile(r"^[1-9]\d* with no data"))
+        expect(page.locator("#sync .last-failure")).to_contain_text("Removal shipment detail US")
+        expect(page.locator("#sync .last-failure")).to_contain_text("Report creation failed")
+        jobs = stored(root, "SELECT status, count(*) AS n FROM sync_jobs GROUP BY status")
+        imported = {r["status"]: r["n"] for r in jobs}["imported"]
+        expect(last.locator(".imported")).to_have_text(f"{imported} window(s) imported")
+
+        # The imported rows, on the Imports page.
+        page.reload()
+        held = stored(root, "SELECT canonical, sum(rows) AS rows FROM source_files "
+                            "GROUP BY canonical")  # fmt: skip
+        assert {r["canonical"] for r in held} >= {"ledger_detail", "reimbursements", "all_orders"}
+        reimbursements = next(r["rows"] for r in held if r["canonical"] == "reimbursements")
+        holds = page.locator("h2", has_text="What the workspace holds").locator(
+            "xpath=following-sibling::table[1]"
+        )
+        row = holds.locator("tr", has_text="FBA Reimbursements")
+        expect(row.locator("td.num").nth(1)).to_have_text(f"{reimbursements:,}")
+        expect(page.locator("#files")).to_contain_text("GET_FBA_REIMBURSEMENTS_DATA_US_")
+        html = page.content()
+        assert CLIENT_SECRET not in html
+        assert REFRESH_TOKEN not in html
+
+
+def test_sync_without_credentials_is_disabled_and_secrets_never_show(
+    page: Page, tmp_path: Path
+) -> None:
+    pytest.importorskip("sp_api", reason="recoup[spapi] is not installed")
+    secret, token = "sentinel-secret-3f9a2c", "Atzr|sentinel-refresh-81d7e4"
+    root = tmp_path / "ws"
+    # Two secrets but no client id: not configured, the button is disabled, the page says how.
+    env = clean_env(RECOUP_LWA_CLIENT_SECRET=secret, RECOUP_SPAPI_REFRESH_TOKEN=token)
+    with serving(root, tmp_path, env=env) as base:
+        page.goto(base + "/imports")
+        expect(page.get_by_role("button", name="Sync now")).to_be_disabled()
+        missing = page.locator("#sync .credentials")
+        expect(missing).to_have_attribute("data-configured", "0")
+        expect(missing).to_contain_text("not configured: missing RECOUP_LWA_CLIENT_ID")
+        how = page.locator("#sync .how-to")
+        for name in ("RECOUP_LWA_CLIENT_ID", "RECOUP_LWA_CLIENT_SECRET",
+                     "RECOUP_SPAPI_REFRESH_TOKEN", "RECOUP_SPAPI_CREDENTIALS",
+                     "chmod 600"):  # fmt: skip
+            expect(how).to_contain_text(name)
+        html = page.content()
+        assert secret not in html
+        assert token not in html
+        # A page left open from before: the job says what is missing, without a traceback.
+        with httpx.Client(timeout=30) as client:
+            csrf = token_of(client, base, "/imports")
+            started = client.post(base + "/sync", headers={"X-CSRF-Token": csrf})
+            assert started.status_code == 200
+            ended = wait_for_panel(client, base, started)
+        assert 'data-state="failed"' in ended
+        assert "Amazon credentials: missing RECOUP_LWA_CLIENT_ID" in ended
+        assert "Traceback" not in ended
+        assert secret not in ended
+        assert token not in ended
+
+    # Configured, but Login with Amazon refuses the secret: the marketplaces and the endpoint's
+    # host are shown, the secret never; each report says why it failed. (One marketplace: the
+    # refused requests still count against createReport's burst of 15.)
+    with FakeServer(small_fake()) as url:
+        env = clean_env(**{**spapi_env(url, "us"), "RECOUP_LWA_CLIENT_SECRET": secret,
+                           "RECOUP_SPAPI_REFRESH_TOKEN": token})  # fmt: skip
+        with serving(root, tmp_path, env=env) as base:
+            page.goto(base + "/imports")
+            configured = page.locator("#sync .credentials")
+            expect(configured).to_have_attribute("data-configured", "1")
+            expect(configured).to_contain_text("from the environment: marketplaces US;")
+            expect(configured).to_contain_text(url.removeprefix("http://"))
+            button = page.get_by_role("button", name="Sync now")
+            expect(button).to_be_enabled()
+            assert secret not in page.content()
+            assert token not in page.content()
+            button.click()
+            panel = page.locator("#job-panel")
+            expect(panel).to_have_attribute("data-state", re.compile("done|failed"),
+                                            timeout=JOB_SECONDS)  # fmt: skip
+            failed = panel.locator("table.sync-outcomes tr.failed")
+            expect(failed.first).to_contain_text("Login with Amazon refused the credentials")
+            expect(failed.first.locator("td").first).to_have_css("color", BAD)
+            assert "Traceback" not in panel.inner_text()
+            html = page.content()
+            assert secret not in html
+            assert token not in html
 
 
 # -- escaping ------------------------------------------------------------------------------------

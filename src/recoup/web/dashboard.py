@@ -19,6 +19,7 @@ from recoup.claims.forms import forms
 from recoup.coverage import parse_needs
 from recoup.reports import by_table
 from recoup.settings import Settings
+from recoup.sources.catalog import PULLS
 from recoup.web.jobs import Jobs
 from recoup.web.security import Guard
 from recoup.workspace import DB_NAME
@@ -70,7 +71,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(money=money, kind_title=kind_title, label=label, needs=needs)
-    env.globals.update(pages=PAGES)
+    env.globals.update(pages=PAGES, pull_titles={p.name: p.title for p in PULLS})
     return env
 
 

@@ -1,8 +1,10 @@
-"""The dashboard's long steps, an import or an audit, run one at a time beside the pages.
+"""The dashboard's long steps, an import, an audit or a sync from Amazon, run one at a time
+beside the pages.
 
-A job runs in a thread and reports its progress (file by file, rule by rule) into a `Job` that
-the page polls. One job at a time: two writers would only queue on the workspace anyway, and a
-seller should see one clear "an audit is running" rather than two half-done bars.
+A job runs in a thread and reports its progress (file by file, rule by rule, report window by
+report window) into a `Job` that the page polls. One job at a time: two writers would only queue
+on the workspace anyway, and a seller should see one clear "an audit is running" rather than two
+half-done bars.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -24,20 +27,29 @@ from recoup.coverage import Span
 from recoup.ingest import FileResult, import_paths
 from recoup.policy import PolicyError
 from recoup.settings import Settings
+from recoup.sources import credentials as creds
+from recoup.sources.spapi import SourceError, SpApiSource
+from recoup.sources.sync import Outcome, Sync, run
+from recoup.web import db, syncing
 from recoup.workspace import Workspace, WorkspaceBusy
 
 KEEP = 20  # finished jobs remembered for their result panels
 WAIT_FOR_WORKSPACE = 60.0  # a job waits this long for another recoup process to finish
+COUNT_EVERY = 0.5  # seconds between two counts of the report windows a sync has finished
 
 
 class JobRunning(RuntimeError):
     """A job is already running; says which."""
 
 
+class JobProblem(RuntimeError):
+    """A job stopped; the message is written for the seller (no traceback, no secret)."""
+
+
 @dataclass
 class Job:
     id: str
-    what: str  # "import" or "audit"
+    what: str  # "import", "audit" or "sync"
     account: str
     started: dt.datetime = field(default_factory=dt.datetime.now)
     state: str = "running"  # running | done | failed
@@ -48,13 +60,21 @@ class Job:
     error: str | None = None
     files: list[FileResult] = field(default_factory=list)
     audit: auditing.Audit | None = None
-    updated: claims.Updated | None = None
+    updates: list[claims.Updated] = field(default_factory=list)  # each import or audit's
     expect: str | None = None  # the report the upload should be (sourcing costs, on Settings)
     period: Span | None = None  # the days the seller says the uploaded downloads cover
+    # A sync: where from, the report windows finished so far, then one outcome per window.
+    source: str = ""
+    windows: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
 
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    @property
+    def title(self) -> str:
+        return {"import": "Import", "audit": "Audit", "sync": "Sync"}.get(self.what, self.what)
 
     @property
     def percent(self) -> int:
@@ -72,8 +92,17 @@ class Job:
             "rejects": sum(f.rejects for f in self.files),
             "findings": [{"kind": k, "state": s, "currency": c, "count": n, "units": u,
                           "amount": a} for (k, s, c), (n, u, a) in sorted(found.items())],
-            "claims": self.updated.lines() if self.updated else [],
+            "claims": [line for updated in self.updates for line in updated.lines()],
         }  # fmt: skip
+
+    @property
+    def synced(self) -> dict[str, Any]:
+        """Counts for a sync's result panel."""
+        return {
+            "rows": sum(o.rows for o in self.outcomes),
+            "windows": len(self.outcomes),
+            "failed": sum(o.state == "failed" for o in self.outcomes),
+        }
 
 
 class Progress:
@@ -113,7 +142,8 @@ class Jobs:
             running = self.current()
             if running is not None:
                 cleanup()
-                raise JobRunning(f"an {running.what} is running (started "
+                article = "an" if running.what[:1] in "aeiou" else "a"
+                raise JobRunning(f"{article} {running.what} is running (started "
                                  f"{running.started:%H:%M:%S}); wait for it to finish")  # fmt: skip
             self._jobs[job.id] = job
             for old in [j for j in self._jobs.values() if not j.running][:-KEEP]:
@@ -125,6 +155,8 @@ class Jobs:
                 job.state = "done"
             except WorkspaceBusy as busy:
                 job.state, job.error = "failed", str(busy)
+            except (JobProblem, SourceError, creds.CredentialsError) as error:
+                job.state, job.error = "failed", str(error)
             except PolicyError as error:
                 job.state, job.error = "failed", f"recoup.toml: {error}"
             except Exception as error:  # shown on the page; the traceback goes to the log
@@ -160,7 +192,7 @@ class Jobs:
                     reporter=Progress(job), name_of=lambda path: path.name, period=period,
                 )  # fmt: skip
                 job.step = "matching reimbursements to filed claims"
-                job.updated = claims.after_import(workspace.con, [account])
+                job.updates.append(claims.after_import(workspace.con, [account]))
 
         return self._start(job, work, lambda: shutil.rmtree(folder, ignore_errors=True))
 
@@ -175,6 +207,103 @@ class Jobs:
             with Workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
                 job.audit = audit_account(workspace, self.settings, account, as_of, on_rule=on_rule)
                 job.step = "drafting claims and matching reimbursements"
-                job.updated = claims.after_audit(workspace.con, account, as_of)
+                job.updates.append(claims.after_audit(workspace.con, account, as_of))
 
         return self._start(job, work, lambda: None)
+
+    def start_sync(self, account: str) -> Job:
+        """Pull the reports from Amazon's Selling Partner API like `recoup sync` (every report,
+        every marketplace the credentials name, from where the last sync stopped), then audit
+        what it brought and match the claims. Amazon's and the library's errors end the job
+        with their message, never a traceback; no secret value reaches the page."""
+        job = Job(uuid.uuid4().hex[:12], "sync", account, step="reading the credentials")
+        secrets: list[str] = []
+
+        def work(job: Job) -> None:
+            try:
+                self._sync(job, secrets)
+            except (WorkspaceBusy, PolicyError):
+                raise
+            except creds.CredentialsError as error:
+                raise JobProblem(f"Amazon credentials: {error}") from None  # names, no values
+            except SourceError as error:
+                raise JobProblem(syncing.scrub(str(error), secrets)) from None
+            except Exception as error:
+                traceback.print_exc()  # the details go to the server's log, not the page
+                raise JobProblem(syncing.scrub(f"The sync stopped: {error.__class__.__name__}: "
+                                               f"{error}", secrets)) from None  # fmt: skip
+
+        return self._start(job, work, lambda: None)
+
+    def _sync(self, job: Job, secrets: list[str]) -> None:
+        credentials = creds.load()
+        secrets += syncing.secrets_of(credentials)
+        account, today = job.account, dt.datetime.now(dt.UTC).date()
+        job.source = (f"{', '.join(credentials.marketplaces)} from "
+                      f"{syncing.endpoint_host(credentials.endpoint)}")  # fmt: skip
+
+        job.step = "opening the workspace"
+        with Workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
+            before = syncing.last_finished(workspace.con, account)
+
+        def say(text: str) -> None:
+            job.step = syncing.scrub(text, secrets)
+            fraction = syncing.backfill_fraction(text)
+            if fraction:
+                job.done, job.total = fraction
+            count()
+
+        counted = [0.0]
+
+        def count() -> None:
+            """The report windows finished since the job began (Amazon prepares several side
+            by side, so the lines alone do not say)."""
+            if time.monotonic() - counted[0] < COUNT_EVERY:
+                return
+            counted[0] = time.monotonic()
+            try:
+                with db.connection(self.root, wait=0.5) as con:
+                    job.windows = syncing.windows_finished(con, account, before)
+            except Exception:  # a count missed is no reason to stop a sync
+                return
+
+        def waited(operation: str, seconds: float) -> None:
+            job.step = f"Amazon throttled {operation}: waiting {seconds:.1f} s"
+
+        source = SpApiSource(credentials, on_wait=waited)
+        try:
+            sync = Sync(self.root, source, account, today, self.settings.sync, say=say,
+                        sleep=time.sleep)  # fmt: skip
+            audited: list[int] = []  # outcomes already audited
+
+            def audit(outcomes: list[Outcome]) -> bool:
+                """Audit what the sync brought so far, as `recoup sync` does: the recent days
+                every open claim depends on are in; days not pulled yet leave their findings
+                unverified (principle 11)."""
+                seen = audited[-1] if audited else 0
+                if not any(o.state == "imported" for o in outcomes[seen:]):
+                    return False
+
+                def on_rule(kind: str, done: int, total: int) -> None:
+                    job.step = (f"auditing what the sync brought: {kind} ({done} of {total})"
+                                if kind else "storing the findings")  # fmt: skip
+
+                with Workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
+                    job.audit = audit_account(workspace, self.settings, account, today,
+                                              on_rule=on_rule)  # fmt: skip
+                    job.step = "drafting claims and matching reimbursements"
+                    job.updates.append(claims.after_audit(workspace.con, account, today))
+                audited.append(len(outcomes))
+                return True
+
+            job.step = f"syncing {job.source}"
+            outcomes = run(sync, credentials.marketplaces, None, (), on_recent=audit)
+        finally:
+            source.close()
+        for outcome in outcomes:
+            outcome.note = syncing.scrub(outcome.note, secrets)
+        job.outcomes, job.windows = outcomes, len(outcomes)
+        if not audit(outcomes) and not audited:  # nothing new: reimbursements may still match
+            job.step = "matching reimbursements to filed claims"
+            with Workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
+                job.updates.append(claims.after_import(workspace.con, [account]))

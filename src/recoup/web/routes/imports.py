@@ -1,6 +1,7 @@
 """Imports: upload report files (many at once, with the period they cover if the seller states
 it), see what each was recognised as, the period it covers and any rows that could not be read;
-run an audit. Both run as jobs with progress. Also what proves absence (principle 11): the days
+run an audit; sync from Amazon's Selling Partner API (with the credentials' status and what the
+last sync did). Each runs as a job with progress. Also what proves absence (principle 11): the days
 each report that can cancel a finding covers, and the downloads that would verify the unverified
 findings."""
 
@@ -19,8 +20,9 @@ from recoup import coverage
 from recoup.claims.store import dicts
 from recoup.reports import REPORT_TYPES
 from recoup.reports.marketplaces import normalise_marketplace
-from recoup.web import db, proof
-from recoup.web.dashboard import Refused, partial
+from recoup.sources import credentials as creds
+from recoup.web import db, proof, syncing
+from recoup.web.dashboard import Dashboard, Refused, partial
 from recoup.web.routes import (
     MARKETPLACES,
     PAGE_SIZE,
@@ -96,7 +98,18 @@ def imports(request: Request) -> HTMLResponse:
             request, con, "imports.html",
             reports=reports, files=files, paging=paging, titles=TITLES, audits=audits,
             marketplaces=MARKETPLACES, job=app.jobs.current(), **_proof(con, account),
+            **_sync(app, con, account),
         )  # fmt: skip
+
+
+def _sync(app: Dashboard, con: Any, account: str) -> dict[str, Any]:
+    """The credentials' status (never a secret) and what the account's last sync did."""
+    gap = dt.timedelta(minutes=app.settings.sync.poll_limit_minutes + 10)
+    return {"credentials": syncing.credentials_status(),
+            "last_sync": syncing.last_sync(con, account, gap),
+            "secret_variables": [creds.ENV[name] for name in syncing.SECRETS],
+            "marketplaces_variable": creds.ENV["marketplaces"],
+            "credentials_file_variable": creds.FILE_ENV}  # fmt: skip
 
 
 def _proof(con: Any, account: str) -> dict[str, Any]:
@@ -116,6 +129,15 @@ def proof_panel(request: Request) -> HTMLResponse:
     with db.connection(app.root) as con:
         account, _ = app.account(request, con)
         return app.page(request, con, "_proof.html", **_proof(con, account))
+
+
+@router.get("/imports/sync", response_class=HTMLResponse)
+def sync_panel(request: Request) -> HTMLResponse:
+    """The sync section again, when a job on the page has finished."""
+    app = dashboard(request)
+    with db.connection(app.root) as con:
+        account, _ = app.account(request, con)
+        return app.page(request, con, "_sync.html", **_sync(app, con, account))
 
 
 @router.get("/imports/{file_id}/rejects", response_class=HTMLResponse)
@@ -181,6 +203,16 @@ def audit(request: Request, as_of: Annotated[str, Form()] = "") -> HTMLResponse:
     with db.connection(app.root) as con:
         account, _ = app.account(request, con)
     job = app.jobs.start_audit(account, day)
+    return app.render(request, "_job.html", job=job, titles=TITLES)
+
+
+@router.post("/sync", response_class=HTMLResponse)
+def sync(request: Request) -> HTMLResponse:
+    """Sync the account being looked at from Amazon, as a job."""
+    app = dashboard(request)
+    with db.connection(app.root) as con:
+        account, _ = app.account(request, con)
+    job = app.jobs.start_sync(account)
     return app.render(request, "_job.html", job=job, titles=TITLES)
 
 
