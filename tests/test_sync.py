@@ -738,3 +738,36 @@ def test_after_the_recent_phase_the_audit_is_exact_and_older_days_unverified(
     assert differences(simulated.findings, found) == []
     states = {f["state"] for f in found}
     assert {"claimable", "unverified"} <= states
+
+
+OPERATIONS = {  # operation -> the pull that calls it
+    "createReport": "ledger_detail",
+    "getReport": "ledger_detail",
+    "getReportDocument": "ledger_detail",
+    "getReports": "settlements",
+    "getShipments": "inbound",
+    "getShipmentItems": "inbound",
+}
+
+
+@pytest.mark.parametrize("status", [429, 400, 403, 500])
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_each_operation_answers_each_error(tmp_path: Path, operation: str, status: int) -> None:
+    """One error answer on one operation: 429, 403 and 500 end in a retry and the report is
+    imported; a 400 is one clear failed line naming Amazon's error. Never an exception."""
+    fake = full_fake()
+    fake.throttle_first_create = False
+    serve_settlements(fake)
+    fake.faults = {operation: [(status, _errors(f"E{status}", f"answer {status}"))]}
+    access_token_client.cache.clear()
+    with FakeServer(fake) as url:
+        source = SpApiSource(creds.load(env=environment(url)), sleep=lambda _s: None)
+        sync = Sync(tmp_path / "ws", source, "default", TODAY, SyncSettings(poll_seconds=0.01))
+        outcomes = run(sync, ("US",), SINCE, (OPERATIONS[operation],))
+    failed = [o for o in outcomes if o.state == "failed"]
+    if status == 400:
+        assert len(failed) == 1
+        assert "HTTP 400: E400: answer 400" in failed[0].note
+    else:
+        assert failed == [], failed
+        assert any(o.state in ("imported", "duplicate") for o in outcomes)

@@ -383,7 +383,7 @@ class Sync:
         period: Span | None = None,
     ) -> Outcome:
         folder = self.root / DOWNLOADS
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         path = folder / name
         path.write_bytes(document.data)
         try:
