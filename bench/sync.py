@@ -27,8 +27,8 @@ from recoup.sources.spapi import SpApiSource
 from recoup.sources.sync import Outcome, Sync, run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the fake server lives in tests/
-from tests.fake_spapi import FakeServer
-from tests.test_sync import Clock, environment, full_fake, serve_settlements
+from tests.fake_spapi import FakeServer, environment
+from tests.test_sync import Clock, full_fake, serve_settlements
 
 MONTHS = 14
 TODAY = dt.datetime.now(dt.UTC).date()

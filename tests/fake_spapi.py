@@ -287,6 +287,18 @@ class Handler(BaseHTTPRequestHandler):
         )
 
 
+def environment(url: str, markets: str = "US") -> dict[str, str]:
+    """The variables `recoup sync` reads, pointing at a fake served at `url`."""
+    return {
+        "RECOUP_LWA_CLIENT_ID": CLIENT_ID,
+        "RECOUP_LWA_CLIENT_SECRET": CLIENT_SECRET,
+        "RECOUP_SPAPI_REFRESH_TOKEN": REFRESH_TOKEN,
+        "RECOUP_SPAPI_ENDPOINT": url,
+        "RECOUP_LWA_TOKEN_URL": f"{url}/auth/o2/token",
+        "RECOUP_SPAPI_MARKETPLACES": markets,
+    }
+
+
 MARKET_IDS = {"ATVPDKIKX0DER": "US", "A1VC38T7YXB528": "JP", "A1PA6795UKMFR9": "DE"}
 
 

@@ -39,7 +39,15 @@ from recoup.sources.catalog import PULLS
 from recoup.sources.spapi import Bucket, SpApiSource, _wait_after_429
 from recoup.sources.sync import RECENT_DAYS, Outcome, Sync, run
 from recoup.workspace import Workspace
-from tests.fake_spapi import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Fake, FakeServer, Served
+from tests.fake_spapi import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REFRESH_TOKEN,
+    Fake,
+    FakeServer,
+    Served,
+    environment,
+)
 
 pytest.importorskip("sp_api", reason="recoup[spapi] is not installed")
 access_token_client = pytest.importorskip("sp_api.auth.access_token_client")
@@ -120,17 +128,6 @@ def _pages(name: str, key: str) -> list[list[dict[str, Any]]]:
 def serve_settlements(fake: Fake) -> None:
     fake.documents["DS1"] = Served(settlement("11122233301"))
     fake.documents["DS2"] = Served(settlement("11122233302"))
-
-
-def environment(url: str, markets: str = "US") -> dict[str, str]:
-    return {
-        "RECOUP_LWA_CLIENT_ID": CLIENT_ID,
-        "RECOUP_LWA_CLIENT_SECRET": CLIENT_SECRET,
-        "RECOUP_SPAPI_REFRESH_TOKEN": REFRESH_TOKEN,
-        "RECOUP_SPAPI_ENDPOINT": url,
-        "RECOUP_LWA_TOKEN_URL": f"{url}/auth/o2/token",
-        "RECOUP_SPAPI_MARKETPLACES": markets,
-    }
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ from recoup.web.routes.login import next_page
 from recoup.web.routes.setup import windows
 from recoup.workspace import DB_NAME
 from tests.claim_files import newer_reimbursements, payment
-from tests.fake_spapi import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Fake, FakeServer, Served
+from tests.fake_spapi import CLIENT_SECRET, REFRESH_TOKEN, Fake, FakeServer, Served
+from tests.fake_spapi import environment as spapi_env
 from tests.web_server import CHROMIUM_ARGS, chromium_or_skip, clean_env, serving
 
 REPORTS = Path(__file__).parent / "data" / "reports"
@@ -328,18 +329,6 @@ def test_a_partial_account_shows_what_is_unverified_and_what_to_download(
 # -- Sync now: reports from a fake Selling Partner API -------------------------------------------
 
 BAD = "rgb(209, 73, 91)"  # app.css --bad: a failed window's row
-
-
-def spapi_env(url: str, markets: str = "US") -> dict[str, str]:
-    """The variables `recoup sync` reads, pointing at the fake API."""
-    return {
-        "RECOUP_LWA_CLIENT_ID": CLIENT_ID,
-        "RECOUP_LWA_CLIENT_SECRET": CLIENT_SECRET,
-        "RECOUP_SPAPI_REFRESH_TOKEN": REFRESH_TOKEN,
-        "RECOUP_SPAPI_ENDPOINT": url,
-        "RECOUP_LWA_TOKEN_URL": f"{url}/auth/o2/token",
-        "RECOUP_SPAPI_MARKETPLACES": markets,
-    }
 
 
 def small_fake() -> Fake:
