@@ -768,3 +768,18 @@ def test_each_operation_answers_each_error(tmp_path: Path, operation: str, statu
     else:
         assert failed == [], failed
         assert any(o.state in ("imported", "duplicate") for o in outcomes)
+
+
+def test_refused_credentials_stop_the_whole_sync_at_once(tmp_path: Path) -> None:
+    """Every other request would be refused too: one line, no burst spent on the rest."""
+    fake = full_fake()
+    with FakeServer(fake) as url:
+        env = {**environment(url), "RECOUP_LWA_CLIENT_SECRET": "wrong-secret"}
+        access_token_client.cache.clear()
+        source = SpApiSource(creds.load(env=env), sleep=lambda _s: None)
+        sync = Sync(tmp_path / "ws", source, "default", TODAY, SyncSettings(poll_seconds=0.01))
+        outcomes = run(sync, ("US", "JP"), SINCE)
+    (only,) = outcomes
+    assert only.state == "failed"
+    assert "Login with Amazon refused the credentials" in only.note
+    assert fake.count("token") == 1

@@ -55,6 +55,10 @@ class SourceError(RuntimeError):
     """A request the source could not complete (says which, and Amazon's message)."""
 
 
+class LoginRefused(SourceError):
+    """Login with Amazon refused the credentials: no other request can succeed either."""
+
+
 @dataclass(frozen=True)
 class Status:
     state: str  # IN_QUEUE, IN_PROGRESS, DONE, CANCELLED, FATAL
@@ -264,7 +268,7 @@ class SpApiSource:
                 wait = _wait_after_429(error.headers, attempt)
                 problem = "still throttled"
             except AuthorizationError as error:
-                raise SourceError(
+                raise LoginRefused(
                     f"Login with Amazon refused the credentials ({error.message})"
                 ) from None
             except SellingApiForbiddenException as error:

@@ -32,7 +32,7 @@ from recoup.policy import add_months
 from recoup.reports import DATED_TABLES
 from recoup.settings import SyncSettings
 from recoup.sources.catalog import LONGEST_BACKFILL_MONTHS, PULLS, Pull
-from recoup.sources.spapi import Document, ReportSource, SourceError
+from recoup.sources.spapi import Document, LoginRefused, ReportSource, SourceError
 from recoup.workspace import Workspace
 
 DOWNLOADS = "sync-downloads"  # scratch folder in the workspace; the raw store keeps the bytes
@@ -526,6 +526,9 @@ def run(
                         outcomes += sync.settlements(marketplace, pull, since)
                     else:
                         outcomes += sync.inbound(marketplace, pull, since)
+                except LoginRefused as error:  # every other request would be refused too
+                    outcomes.append(Outcome(pull.name, marketplace, "", "failed", note=str(error)))
+                    return outcomes
                 except SourceError as error:
                     outcomes.append(Outcome(pull.name, marketplace, "", "failed", note=str(error)))
         total = sum(len(p.backfill) for p in backfills)
