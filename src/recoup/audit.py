@@ -18,13 +18,13 @@ from typing import Any
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from recoup.coverage import Coverage, Need, needs_text
+from recoup.coverage import Coverage, needs_text, wanted_days
 from recoup.engines import Engine
 from recoup.money import cents
 from recoup.policy import Policy, Window
 from recoup.reports.marketplaces import CURRENCY_OF
 from recoup.rules import RULES, Rule
-from recoup.rules.context import NEED_SEPARATOR, Context, stack
+from recoup.rules.context import Context, stack
 from recoup.rules.valuation import valued
 from recoup.settings import AuditSettings
 
@@ -105,26 +105,10 @@ def finding_id(account: str, row: dict[str, Any]) -> str:
 def _wanted(proofs: dict[str, tuple[dt.date, dt.date | None]], text: str | None) -> None:
     """Add a contribution's `proof` parts ("report first..last;", last blank: as_of) to
     `proofs`, widening a report already wanted."""
-    for part in (text or "").split(NEED_SEPARATOR):
-        report, _, days = part.strip().partition(" ")
-        if not report:
-            continue
-        first_text, _, last_text = days.partition("..")
-        first = dt.date.fromisoformat(first_text)
-        last = dt.date.fromisoformat(last_text) if last_text else None
-        if report in proofs:
-            was_first, was_last = proofs[report]
-            first = min(first, was_first)
-            last = None if last is None or was_last is None else max(last, was_last)
-        proofs[report] = (first, last)
-
-
-def unproven(
-    coverage: Coverage, marketplace: str, as_of: dt.date,
-    proofs: dict[str, tuple[dt.date, dt.date | None]],
-) -> list[Need]:  # fmt: skip
-    """The reports that do not cover the days a finding's absence must be proven on."""
-    return coverage.missing(marketplace, as_of, ((r, f, t) for r, (f, t) in proofs.items()))
+    for report, first, last in wanted_days(text):
+        was_first, was_last = proofs.get(report, (first, last))
+        widest = None if last is None or was_last is None else max(last, was_last)
+        proofs[report] = (min(first, was_first), widest)
 
 
 def assemble(
@@ -183,7 +167,9 @@ def assemble(
     out = []
     for finding in found.values():
         del finding["_units_seen"]
-        missing = unproven(coverage, finding["marketplace"], as_of, finding.pop("_proofs"))
+        proofs = finding.pop("_proofs")
+        missing = coverage.missing(finding["marketplace"], as_of,
+                                   ((r, f, t) for r, (f, t) in proofs.items()))  # fmt: skip
         if missing:
             finding["state"], finding["needs"] = "unverified", needs_text(missing)
         if finding["value_basis"] == "fee_difference":

@@ -74,15 +74,22 @@ def needs_text(needs: Iterable[Need]) -> str:
     return "; ".join(str(n) for n in needs)
 
 
-def parse_needs(text: str | None) -> list[Need]:
-    """The `needs` column back into its parts."""
+def wanted_days(text: str | None) -> list[tuple[str, dt.date, dt.date | None]]:
+    """`report first..last` parts separated by `;` (the `needs` column, and a rule's `proof`,
+    whose blank last day means the as-of date)."""
     out = []
     for part in (text or "").split(";"):
         report, _, days = part.strip().partition(" ")
         if report and days:
             first, _, last = days.partition("..")
-            out.append(Need(report, dt.date.fromisoformat(first), dt.date.fromisoformat(last)))
+            out.append((report, dt.date.fromisoformat(first),
+                        dt.date.fromisoformat(last) if last else None))  # fmt: skip
     return out
+
+
+def parse_needs(text: str | None) -> list[Need]:
+    """The `needs` column back into its parts."""
+    return [Need(report, first, last or first) for report, first, last in wanted_days(text)]
 
 
 @dataclass
@@ -205,6 +212,7 @@ class Download:
 
     @property
     def title(self) -> str:
+        """The name a seller knows the report by."""
         return by_table(self.report)[0].title
 
     @property

@@ -47,10 +47,5 @@ DATED_TABLES: frozenset[str] = frozenset(
 )
 
 
-def title_of(table: str) -> str:
-    """The name a seller knows the report of a canonical table by."""
-    return by_table(table)[0].title
-
-
 def by_table(table: str) -> list[ReportType]:
     return [r for r in REPORT_TYPES if r.table == table]

@@ -61,7 +61,7 @@ def contributions(t: ir.Table, **columns: Any) -> ir.Table:
     return t.select(**values)
 
 
-NEED_SEPARATOR = ";"
+NEED_SEPARATOR = ";"  # as recoup.coverage.wanted_days reads it back
 
 
 def proof(
