@@ -17,7 +17,7 @@ from recoup.settings import Settings
 from recoup.sources import credentials as creds
 from recoup.sources.catalog import BY_NAME
 from recoup.sources.spapi import SourceError, SpApiSource
-from recoup.sources.sync import Outcome, Sync, run
+from recoup.sources.sync import AuditWhenNew, Outcome, Sync, run
 from recoup.summary import summary_console
 from recoup.workspace import Workspace
 
@@ -76,30 +76,24 @@ def sync_command(
                say=lambda text: err.print(f"  {text}"), sleep=time.sleep)  # fmt: skip
     err.print(f"Syncing account {account} ({', '.join(credentials.marketplaces)}) from "
               f"{credentials.endpoint}")  # fmt: skip
-    audited: list[int] = []  # outcomes already audited
-
-    def audit(outcomes: list[Outcome]) -> bool:
+    def audit() -> None:
         """Audit what the sync brought so far: the recent days every open claim depends on
         are in; days not pulled yet leave their findings unverified (principle 11)."""
-        seen = audited[-1] if audited else 0
-        if not any(o.state == "imported" for o in outcomes[seen:]):
-            return False
         from recoup.audit_cli import audit_and_claims, print_audit  # noqa: PLC0415 - heavy
 
         with Workspace(root) as workspace:
             result, updated = audit_and_claims(workspace, settings, account, today)
         print_audit(console, result)
         print_update(console, updated)
-        audited.append(len(outcomes))
-        return True
 
+    audits = AuditWhenNew(audit)
     try:
         outcomes = run(job, credentials.marketplaces, since.date() if since else None, reports,
-                       on_recent=audit)  # fmt: skip
+                       on_recent=audits)  # fmt: skip
     finally:
         source.close()
     print_outcomes(console, outcomes)
-    if not audit(outcomes) and not audited:  # nothing new: reimbursements may still match
+    if not audits(outcomes) and not audits.ran:  # nothing new: reimbursements may still match
         with Workspace(root) as workspace:
             print_update(console, claims.after_import(workspace.con, [account]))
     if any(o.state == "failed" for o in outcomes):

@@ -493,6 +493,27 @@ class Sync:
         return out
 
 
+class AuditWhenNew:
+    """When a sync audits: after the recent phase and again at its end, each time only when
+    something was imported since the last audit (`audit` does the work; the CLI and the
+    dashboard each give their own)."""
+
+    def __init__(self, audit: Callable[[], None]) -> None:
+        self.audit = audit
+        self.audited: int | None = None  # outcomes already audited
+
+    def __call__(self, outcomes: list[Outcome]) -> bool:
+        if not any(o.state == "imported" for o in outcomes[self.audited or 0 :]):
+            return False
+        self.audit()
+        self.audited = len(outcomes)
+        return True
+
+    @property
+    def ran(self) -> bool:
+        return self.audited is not None
+
+
 def run(
     sync: Sync,
     marketplaces: tuple[str, ...],

@@ -29,7 +29,7 @@ from recoup.policy import PolicyError
 from recoup.settings import Settings
 from recoup.sources import credentials as creds
 from recoup.sources.spapi import SourceError, SpApiSource
-from recoup.sources.sync import Outcome, Sync, run
+from recoup.sources.sync import AuditWhenNew, Outcome, Sync, run
 from recoup.web import db, syncing
 from recoup.workspace import Workspace, WorkspaceBusy
 
@@ -274,15 +274,8 @@ class Jobs:
         try:
             sync = Sync(self.root, source, account, today, self.settings.sync, say=say,
                         sleep=time.sleep)  # fmt: skip
-            audited: list[int] = []  # outcomes already audited
-
-            def audit(outcomes: list[Outcome]) -> bool:
-                """Audit what the sync brought so far, as `recoup sync` does: the recent days
-                every open claim depends on are in; days not pulled yet leave their findings
-                unverified (principle 11)."""
-                seen = audited[-1] if audited else 0
-                if not any(o.state == "imported" for o in outcomes[seen:]):
-                    return False
+            def audit() -> None:
+                """Audit what the sync brought so far, as `recoup sync` does."""
 
                 def on_rule(kind: str, done: int, total: int) -> None:
                     job.step = (f"auditing what the sync brought: {kind} ({done} of {total})"
@@ -293,17 +286,16 @@ class Jobs:
                                               on_rule=on_rule)  # fmt: skip
                     job.step = "drafting claims and matching reimbursements"
                     job.updates.append(claims.after_audit(workspace.con, account, today))
-                audited.append(len(outcomes))
-                return True
 
+            audits = AuditWhenNew(audit)
             job.step = f"syncing {job.source}"
-            outcomes = run(sync, credentials.marketplaces, None, (), on_recent=audit)
+            outcomes = run(sync, credentials.marketplaces, None, (), on_recent=audits)
         finally:
             source.close()
         for outcome in outcomes:
             outcome.note = syncing.scrub(outcome.note, secrets)
         job.outcomes, job.windows = outcomes, len(outcomes)
-        if not audit(outcomes) and not audited:  # nothing new: reimbursements may still match
+        if not audits(outcomes) and not audits.ran:  # nothing new: reimbursements may match
             job.step = "matching reimbursements to filed claims"
             with Workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
                 job.updates.append(claims.after_import(workspace.con, [account]))
