@@ -616,3 +616,28 @@ def test_findings_the_downloads_no_longer_prove_leave_drafts_and_flag_filed_clai
     assert after["quantity"] == filed["quantity"]
     assert after["review"]
     assert "cannot verify" in after["review"]
+
+
+def test_an_audit_dated_in_the_future_is_refused_and_drafts_stay(ws: Path) -> None:
+    before = [c["claim_id"] for c in all_claims(ws) if c["state"] == "draft"]
+    assert before
+    refused = run(ws, "audit", "--account", "demo", "--as-of", "9999-12-31", ok=False)
+    assert refused.exit_code == 2
+    assert "9999-12-31 is in the future" in refused.output
+    assert [c["claim_id"] for c in all_claims(ws) if c["state"] == "draft"] == before
+
+
+def test_drafts_a_future_audit_emptied_come_back_at_the_next_audit(ws: Path) -> None:
+    """A workspace audited at 9999-12-31 before recoup refused it: every draft was emptied, and
+    claims then followed that audit for ever. The next real audit gives the drafts back."""
+    before = sorted(c["claim_id"] for c in all_claims(ws) if c["state"] == "draft")
+    future = dt.date(9999, 12, 31)
+    with con_of(ws) as w:  # what the old audit at 9999-12-31 did to the claims
+        w.con.execute("INSERT INTO audits VALUES ('demo', ?, 'duckdb', now(), 0, '{}')", [future])
+        with store.transaction(w.con):
+            grouping._refresh_drafts(w.con, "demo", future, {}, grouping.Synced(future))
+    assert not [c for c in all_claims(ws) if c["state"] == "draft"]
+    run(ws, "audit", "--account", "demo", "--as-of", AS_OF.isoformat())
+    assert sorted(c["claim_id"] for c in all_claims(ws) if c["state"] == "draft") == before
+    for claim_id in before:
+        assert all(m["removed_on"] is None for m in members(ws, claim_id))

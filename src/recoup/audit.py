@@ -44,6 +44,20 @@ ZERO = Decimal("0.00")
 OnRule = Callable[[str, int, int], None]  # (kind, rules done, rules in all)
 
 
+class FutureAudit(ValueError):
+    """An as-of after today: nothing has happened there yet, and every window would look closed."""
+
+
+def refuse_future(as_of: dt.date, today: dt.date | None = None) -> None:
+    """An audit looks at what has happened. One dated in the future would expire every draft,
+    and no later audit could bring them back (claims follow the newest audit)."""
+    today = today or dt.date.today()
+    if as_of > today:
+        raise FutureAudit(
+            f"{as_of} is in the future (today is {today}): an audit looks at what has happened"
+        )
+
+
 @dataclass
 class Audit:
     account: str

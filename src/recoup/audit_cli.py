@@ -41,7 +41,9 @@ def audit_account(
     on_rule: auditing.OnRule | None = None,
 ) -> auditing.Audit:
     """Audit one account and store its findings (the CLI and the dashboard's audit job).
-    Raises PolicyError when a window row in recoup.toml cannot be read."""
+    Raises PolicyError when a window row in recoup.toml cannot be read, and FutureAudit for
+    an as-of after today: such an audit would expire every draft for good."""
+    auditing.refuse_future(as_of)
     policy = load_policy(settings.audit.windows, settings.audit.cost_basis)
     engine = engine or duckdb_engine(workspace.con, memory_limit=settings.audit.memory_limit)
     names = auditing.file_names(workspace.con)
@@ -73,7 +75,7 @@ def run_audit(
             return audit_account(
                 workspace, settings, account, as_of, engine=engine, on_rule=on_rule
             )
-        except PolicyError as error:
+        except (PolicyError, auditing.FutureAudit) as error:
             raise click.ClickException(str(error)) from None
 
 
@@ -157,6 +159,10 @@ def audit_command(  # noqa: PLR0917 - one parameter per option
     settings = _settings(ctx)
     account = account or settings.account
     day = as_of.date() if as_of else dt.date.today()
+    try:
+        auditing.refuse_future(day)
+    except auditing.FutureAudit as error:
+        raise click.BadParameter(str(error), param_hint="--as-of") from None
     console = summary_console()
     with Workspace(ctx.obj["workspace"]) as workspace:
         chosen = None

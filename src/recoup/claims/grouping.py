@@ -69,7 +69,13 @@ def _draftable(finding: dict[str, Any]) -> bool:
 
 def sync(con: Any, account: str, as_of: dt.date) -> Synced:
     """Bring the account's claims in line with its audit as of `as_of` (one transaction)."""
-    newest = con.execute("SELECT max(as_of) FROM audits WHERE account = ?", [account]).fetchone()
+    today = dt.date.today()
+    if as_of > today:
+        return Synced(as_of, skipped=f"{as_of} is in the future: claims follow audits up to today")
+    # Audits dated after today could only be stored before recoup refused them; they are ignored.
+    newest = con.execute(
+        "SELECT max(as_of) FROM audits WHERE account = ? AND as_of <= ?", [account, today]
+    ).fetchone()
     if not newest or newest[0] is None:
         return Synced(None, skipped="no audit yet")
     if as_of < newest[0]:
@@ -77,10 +83,36 @@ def sync(con: Any, account: str, as_of: dt.date) -> Synced:
     found = _findings(con, account, as_of)
     result = Synced(as_of)
     with store.transaction(con):
+        _undo_future(con, account, today)
         taken = _refresh_drafts(con, account, as_of, found, result)
         _draft_new(con, account, as_of, found, taken, result)
         _review_filed(con, account, as_of, found, result)
     return result
+
+
+def _undo_future(con: Any, account: str, today: dt.date) -> None:
+    """Give back what an audit dated after today took from drafts (recoup once accepted such an
+    as-of): the drafts it expired or withdrew, and the findings it removed from them. The audit
+    that follows decides again, as of a real day, what each draft holds."""
+    emptied = con.execute(
+        "SELECT claim_id, max(on_date) FROM claim_events WHERE account = ? AND on_date > ? "
+        "AND event IN ('expired', 'withdrawn') AND claim_id IN (SELECT claim_id FROM claims "
+        "WHERE account = ? AND state IN ('expired', 'withdrawn')) GROUP BY claim_id",
+        [account, today, account],
+    ).fetchall()
+    con.execute(
+        "UPDATE claim_findings SET removed_on = NULL, removed_why = NULL WHERE removed_on > ? "
+        "AND claim_id IN (SELECT claim_id FROM claims WHERE (account = ? AND state = 'draft') "
+        "OR claim_id IN (SELECT unnest(?::VARCHAR[])))",
+        [today, account, [c for c, _ in emptied]],
+    )
+    restored = []
+    for claim_id, on in emptied:
+        con.execute("UPDATE claims SET state = 'draft' WHERE claim_id = ?", [claim_id])
+        restored.append({"claim_id": claim_id, "account": account, "event": "restored",
+                         "on_date": today, "state_after": "draft",
+                         "note": f"an audit dated {on}, in the future, had emptied it"})  # fmt: skip
+    store.events(con, restored)
 
 
 def _active(con: Any, account: str) -> dict[str, list[dict[str, Any]]]:
