@@ -109,9 +109,9 @@ def _undo_future(con: Any, account: str, today: dt.date) -> None:
     restored = []
     for claim_id, on in emptied:
         con.execute("UPDATE claims SET state = 'draft' WHERE claim_id = ?", [claim_id])
+        note = f"an audit dated {on}, in the future, had emptied it"
         restored.append({"claim_id": claim_id, "account": account, "event": "restored",
-                         "on_date": today, "state_after": "draft",
-                         "note": f"an audit dated {on}, in the future, had emptied it"})  # fmt: skip
+                         "on_date": today, "state_after": "draft", "note": note})  # fmt: skip
     store.events(con, restored)
 
 
