@@ -4,7 +4,8 @@
 - day-based reports: each (account, marketplace, day) takes its rows from the most recently
   imported file covering that day, so overlapping exports never double count while identical
   rows inside one file all count;
-- snapshot reports: the newest download of each key wins;
+- snapshot reports: the newest download holding a key wins, with every line it has for that key
+  (two identical lines in one download are two lines: a personalised order repeats its SKU);
 - settlements: the newest file holding a settlement id wins that whole settlement.
 """
 
@@ -31,8 +32,7 @@ def view_sql(report: ReportType) -> list[str]:
         return [
             f"""CREATE OR REPLACE VIEW {table} AS
             SELECT * FROM {table}_rows
-            QUALIFY row_number() OVER (PARTITION BY account, marketplace, {keys}
-                                       ORDER BY file_id DESC, line DESC) = 1"""
+            QUALIFY file_id = max(file_id) OVER (PARTITION BY account, marketplace, {keys})"""
         ]
     assert isinstance(merge, BySettlement)
     # Every settlement file has one summary row per settlement, so the owner of a settlement is

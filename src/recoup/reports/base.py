@@ -49,7 +49,8 @@ class DayBased:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The newest download of a key wins (a status, a received quantity, a price)."""
+    """The newest download holding a key wins, with every line it has for that key (a status, a
+    received quantity, a price; an order's lines as a whole)."""
 
     keys: tuple[str, ...]
 

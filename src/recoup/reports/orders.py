@@ -99,8 +99,10 @@ ALL_ORDERS = ReportType(
         flag("is_business_order", "is-business-order"),
         flag("is_replacement_order", "is-replacement-order"),
     ),
-    # An order's status changes (Pending -> Shipped, Cancelled): the newest download wins.
-    merge=Snapshot(("amazon_order_id", "sku")),
+    # An order's status changes (Pending -> Shipped, Cancelled): the newest download holding
+    # an order replaces all its lines. Lines are not keyed by SKU: a personalised item repeats
+    # its SKU on several lines that differ only in customized-url, or not at all.
+    merge=Snapshot(("amazon_order_id",)),
     date_column="purchase_date",
     marketplace_from=(
         MarketplaceSource("sales_channel"),
