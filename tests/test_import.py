@@ -1,5 +1,6 @@
 """`recoup import`: nothing lost, nothing counted twice, bad input named and harmless."""
 
+import datetime as dt
 import gzip
 import io
 import shutil
@@ -106,7 +107,7 @@ def test_overlapping_ledger_exports_never_double_count(
             LEDGER_HEADER,
             ledger_row("05/28/2026", "-2"),  # overlap starts on the 28th
             ledger_row("05/29/2026", "-1"),  # the 29th as the newer export saw it
-            # nothing on the 31st: the newer export covers that day and saw no event
+            # nothing on the 31st: a day without rows is not the newer export's to take ...
             ledger_row("06/02/2026", "-3"),
         )
     )
@@ -118,10 +119,15 @@ def test_overlapping_ledger_exports_never_double_count(
         ("2026-05-01", -1),
         ("2026-05-28", -2),
         ("2026-05-29", -1),
+        ("2026-05-31", -5),
         ("2026-06-02", -3),
     ]
     # Every row is still kept in the register of everything imported.
     assert count(workspace, "SELECT count(*) FROM ledger_detail_rows") == 7
+    # ... unless its period is stated (here given again with it): then it saw no event that day.
+    import_paths(workspace, [june], period=(dt.date(2026, 5, 28), dt.date(2026, 6, 2)))
+    days = workspace.con.execute("SELECT DISTINCT date::VARCHAR FROM ledger_detail").fetchall()
+    assert ("2026-05-31",) not in days
 
 
 def test_identical_rows_inside_one_file_all_count(workspace: Workspace) -> None:

@@ -22,7 +22,8 @@ from recoup.ingest.errors import FileProblem
 from recoup.ingest.load import FileLoader, register
 from recoup.ingest.rawstore import copy_in
 from recoup.ingest.sources import Incoming, expand
-from recoup.reports import DATED_TABLES
+from recoup.reports import DATED_TABLES, by_table
+from recoup.reports.base import DayBased
 from recoup.workspace import Workspace
 
 
@@ -144,9 +145,24 @@ class Covered:
                     "ORDER BY 1", [self.account]).fetchall()]  # fmt: skip
             coverage.record(con, file_id, account=self.account, report=table,
                             marketplaces=markets, span=self.period, basis=self.basis)  # fmt: skip
+            self._own_days(con, file_id, table, markets, self.period)
         elif isinstance(first, dt.date) and isinstance(last, dt.date):
             coverage.record(con, file_id, account=self.account, report=table,
                             marketplaces=markets, span=(first, last), basis="rows")  # fmt: skip
+
+    def _own_days(
+        self, con: Any, file_id: int, table: str, markets: list[str], period: coverage.Span
+    ) -> None:
+        """A day-based report's stated or synced period is its own, rows or not: a newer
+        download that says nothing happened on a day wins that day over an older one."""
+        if not any(isinstance(r.merge, DayBased) for r in by_table(table)):
+            return
+        for market in markets:
+            con.execute(
+                "INSERT INTO coverage_days SELECT ?, ?, ?, CAST(unnest(generate_series(CAST(? AS "
+                "DATE), CAST(? AS DATE), INTERVAL 1 DAY)) AS DATE), ?",
+                [table, self.account, market, period[0], period[1], file_id],
+            )
 
     def outside(self, table: str, first: object, last: object) -> str | None:
         """A warning when a file's rows reach beyond the period stated for it (they are

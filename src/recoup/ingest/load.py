@@ -10,6 +10,7 @@ column and raw text. Merge: the surviving rows go to `<table>_rows`, the days th
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import duckdb
 
 from recoup.ingest.decode import Layout, Normalised
 from recoup.ingest.errors import FileProblem
+from recoup.reports import DATED_TABLES
 from recoup.reports.base import Column, DayBased
 from recoup.reports.casts import (
     KIND_WORDS,
@@ -26,10 +28,12 @@ from recoup.reports.casts import (
     FileStyle,
     cast_sql,
     clean,
+    number_text,
     plain_slash_date,
 )
 from recoup.reports.marketplaces import currency_sql, marketplace_sql
 
+YEARS_BEFORE = 3  # a row dated further before the account's other data is a reject
 MAX_LINE_BYTES = 64 * 1024 * 1024  # a 10 MB product title must not fail a whole report
 
 
@@ -87,14 +91,17 @@ class FileLoader:
         self.rows = f"typed_{token}"
         self.bad = f"bad_{token}"
         self.counted: tuple[int, object, object] = (0, None, None)
+        self.style = FileStyle()
+        self.rounded: list[str] = []  # warnings: amounts finer than a cent
 
     def load(self, file_id: int) -> Loaded:
         self.file_id = file_id
         self._reject_short_rows()
-        style = self._style()
+        self.style = style = self._style()
         values = self._values(style)
         self.on_phase("checking every value")
         self._reject_unreadable(values)
+        self._reject_out_of_range(values)
         kept = self._kept()
         self._define_rows(values, kept, self._fallback_marketplace(values, kept))
         self.on_phase("storing the rows")
@@ -302,6 +309,72 @@ class FileLoader:
         )
         self.con.execute(f"DROP TABLE {bad}")
 
+    def _reject_out_of_range(self, values: dict[str, str]) -> None:
+        """Reject what no report holds: a negative count or cost where amazon-reports.md has
+        none, and a date after the import day or far before the account's other data (one row
+        dated 1970 must not stretch what a file covers over the years of other files). Amounts
+        with more than two decimals are stored to the cent, with a warning."""
+        reasons = []
+        for column in self.report.columns:
+            if column.name not in self.located:
+                continue
+            raw, value = self._text(column), values[column.name]
+            header = _quote(self.layout.header[self.located[column.name]])
+            if column.never_negative:
+                reasons.append(f"SELECT line_no, {header}, {raw}, 'cannot be negative' "
+                               f"FROM {self.staged} WHERE {value} < 0")  # fmt: skip
+            if column.kind == "decimal":
+                self._warn_rounded(column, raw)
+        date = self.report.date_column
+        if date in self.located and self.report.table in DATED_TABLES:
+            reasons += self._implausible_dates(self.report.column(date), values[date])
+        if reasons:
+            self.con.execute(
+                f"INSERT INTO rejects SELECT {self.file_id}, * FROM ({' UNION ALL '.join(reasons)})"
+            )
+
+    def _implausible_dates(self, column: Column, value: str) -> list[str]:
+        today = dt.date.today()
+        latest = today + dt.timedelta(days=1)  # Amazon's Pacific or UTC day may be tomorrow
+        middle = self.con.execute(
+            f"SELECT quantile_disc({value}, 0.5) FROM {self.staged}"
+        ).fetchone()
+        others = self.con.execute(
+            f"SELECT min(first_date) FROM source_files WHERE account = ? AND file_id <> ? "
+            f"AND canonical IN ({', '.join(map(_quote, DATED_TABLES))})",
+            [self.account, self.file_id],
+        ).fetchone()
+        known = [r[0] for r in (middle, others) if r is not None and isinstance(r[0], dt.date)]
+        if not known:
+            return []
+        start: dt.date = min(known)
+        floor = start.replace(year=start.year - YEARS_BEFORE, day=min(start.day, 28))
+        raw = self._text(column)
+        header = _quote(self.layout.header[self.located[column.name]])
+        return [
+            f"SELECT line_no, {header}, {raw}, 'dated ' || CAST({value} AS VARCHAR) || "
+            f"', after the import day ({today})' FROM {self.staged} "
+            f"WHERE {value} > DATE '{latest}'",
+            f"SELECT line_no, {header}, {raw}, 'dated ' || CAST({value} AS VARCHAR) || "
+            f"', more than {YEARS_BEFORE} years before this account''s other reports (from "
+            f"{start})' FROM {self.staged} WHERE {value} < DATE '{floor}'",
+        ]
+
+    def _warn_rounded(self, column: Column, raw: str) -> None:
+        """Amounts are stored to the cent; a finer value is rounded, and the file says so."""
+        text = number_text(raw, self.style.numbers if self.report.localised_numbers else "plain")
+        found = self.con.execute(
+            f"SELECT count(*), arg_min({raw}, line_no), min(line_no) FROM {self.staged} "
+            f"WHERE TRY_CAST({text} AS DECIMAL(38,10)) <> TRY_CAST({text} AS DECIMAL(18,2))"
+        ).fetchone()
+        if not found or not found[0]:
+            return
+        header = self.layout.header[self.located[column.name]]
+        self.rounded.append(
+            f"line {found[2]}, column {header}: {found[1]} has more than two decimals and is "
+            f"stored rounded to the cent ({found[0]} value(s) in this column)"
+        )
+
     def _kept(self) -> str:
         """The staged rows that were not rejected (a table name or a subquery)."""
         rejected = self.con.execute(
@@ -402,23 +475,23 @@ class FileLoader:
             f"FROM {source} GROUP BY ALL"
         ).fetchall()
         if isinstance(merge, DayBased):
-            for account, marketplace, first, last, _, _ in spans:
-                if first is None:
-                    continue
-                self.con.execute(
-                    "INSERT INTO coverage_days SELECT ?, ?, ?, CAST(unnest(generate_series("
-                    "CAST(? AS DATE), CAST(? AS DATE), INTERVAL 1 DAY)) AS DATE), ?",
-                    [self.report.table, account, marketplace, first, last, self.file_id],
-                )
+            # The days the file has rows on, not first to last: one stray date (1970) must not
+            # take years of other files' days. A stated or synced period adds its days
+            # (ingest.Covered), so an empty day it states wins over older rows.
+            self.con.execute(
+                f"INSERT INTO coverage_days SELECT DISTINCT '{self.report.table}', account, "
+                f"marketplace, CAST({day} AS DATE), {self.file_id} FROM {source} "
+                f"WHERE {day} IS NOT NULL"
+            )
         firsts = [s[4] for s in spans if s[4] is not None]
         lasts = [s[5] for s in spans if s[5] is not None]
         return (min(firsts) if firsts else None, max(lasts) if lasts else None)
 
     def _check(self) -> list[str]:
-        if self.report.check is None:
-            return []
-        found = self.con.execute(self.report.check(self.file_id)).fetchall()
-        warnings = [str(row[0]) for row in found]
+        warnings = list(self.rounded)
+        if self.report.check is not None:
+            found = self.con.execute(self.report.check(self.file_id)).fetchall()
+            warnings += [str(row[0]) for row in found]
         for warning in warnings:
             self.con.execute("INSERT INTO import_warnings VALUES (?, ?)", [self.file_id, warning])
         return warnings

@@ -34,6 +34,9 @@ class Column:
     kind: Kind = "text"
     required: bool = False  # the header must be present for the report to be recognised
     not_null: bool = False  # every row must have a value, or the row is rejected
+    # Counts and costs that are never below zero in the report (amazon-reports.md): a negative
+    # value is a reject, not a quantity recoup would add up.
+    never_negative: bool = False
 
     @property
     def normalised_sources(self) -> tuple[str, ...]:
@@ -130,12 +133,18 @@ def text(name: str, *sources: str, required: bool = False, not_null: bool = Fals
     return Column(name, sources, "text", required, not_null)
 
 
-def integer(name: str, *sources: str, required: bool = False, not_null: bool = False) -> Column:
-    return Column(name, sources, "int", required, not_null)
+def integer(
+    name: str, *sources: str, required: bool = False, not_null: bool = False,
+    never_negative: bool = False,
+) -> Column:  # fmt: skip
+    return Column(name, sources, "int", required, not_null, never_negative)
 
 
-def money(name: str, *sources: str, required: bool = False, not_null: bool = False) -> Column:
-    return Column(name, sources, "decimal", required, not_null)
+def money(
+    name: str, *sources: str, required: bool = False, not_null: bool = False,
+    never_negative: bool = False,
+) -> Column:  # fmt: skip
+    return Column(name, sources, "decimal", required, not_null, never_negative)
 
 
 def measure(name: str, *sources: str) -> Column:

@@ -130,7 +130,7 @@ def date_sql(t: str, style: FileStyle) -> str:
     )
 
 
-def _number_text(t: str, style: NumberStyle) -> str:
+def number_text(t: str, style: NumberStyle) -> str:
     if style == "dot":  # 1,234.56 (US/UK Date Range)
         return f"replace({t}, ',', '')"
     if style == "comma":  # 1.234,56 (DE), 1 234,56 with a no-break space (FR), 179,99
@@ -146,11 +146,11 @@ def cast_sql(kind: Kind, t: str, style: FileStyle, localised: bool) -> str:
     if kind == "date":
         return date_sql(t, style)
     if kind == "decimal":
-        return f"TRY_CAST({_number_text(t, numbers)} AS DECIMAL(18,2))"
+        return f"TRY_CAST({number_text(t, numbers)} AS DECIMAL(18,2))"
     if kind == "measure":
-        return f"TRY_CAST({_number_text(t, numbers)} AS DOUBLE)"
+        return f"TRY_CAST({number_text(t, numbers)} AS DOUBLE)"
     if kind == "int":
-        n = _number_text(t, numbers)
+        n = number_text(t, numbers)
         # Only whole numbers: a cast alone would silently round `1.5` to 2.
         return (
             f"CASE WHEN TRY_CAST({n} AS BIGINT) = TRY_CAST({n} AS DOUBLE) "

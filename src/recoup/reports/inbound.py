@@ -33,9 +33,11 @@ INBOUND_SHIPMENT_ITEMS = ReportType(
         text("shipment_id", "ShipmentId", required=True, not_null=True),
         text("seller_sku", "SellerSKU", required=True),
         text("fnsku", "FulfillmentNetworkSKU", required=True),
-        integer("quantity_shipped", "QuantityShipped", required=True, not_null=True),
-        integer("quantity_received", "QuantityReceived"),
-        integer("quantity_in_case", "QuantityInCase"),
+        integer(
+            "quantity_shipped", "QuantityShipped", required=True, not_null=True, never_negative=True
+        ),
+        integer("quantity_received", "QuantityReceived", never_negative=True),
+        integer("quantity_in_case", "QuantityInCase", never_negative=True),
         day("release_date", "ReleaseDate"),
     ),
     merge=Snapshot(("shipment_id", "seller_sku", "fnsku")),

@@ -18,7 +18,7 @@ CUSTOMER_RETURNS = ReportType(
         text("asin", "asin"),
         text("fnsku", "fnsku", required=True),
         text("product_name", "product-name"),
-        integer("quantity", "quantity", required=True, not_null=True),
+        integer("quantity", "quantity", required=True, not_null=True, never_negative=True),
         text("fulfillment_center_id", "fulfillment-center-id"),
         text("detailed_disposition", "detailed-disposition", required=True),
         text("reason", "reason"),

@@ -22,7 +22,7 @@ SOURCING_COSTS = ReportType(
     title="Sourcing costs (your file)",
     columns=(
         text("sku", "sku", required=True, not_null=True),
-        money("unit_cost", "unit_cost", required=True, not_null=True),
+        money("unit_cost", "unit_cost", required=True, not_null=True, never_negative=True),
         text("fnsku", "fnsku"),
         text("currency", "currency"),
         day("effective_from", "effective_from"),
@@ -45,7 +45,13 @@ REMOVAL_RECEIPTS = ReportType(
         text("removal_order_id", "removal-order-id", required=True, not_null=True),
         text("tracking_number", "tracking-number", required=True),
         text("fnsku", "fnsku", required=True, not_null=True),
-        integer("received_quantity", "received-quantity", required=True, not_null=True),
+        integer(
+            "received_quantity",
+            "received-quantity",
+            required=True,
+            not_null=True,
+            never_negative=True,
+        ),
         day("received_date", "received-date"),
         text("sku", "sku"),
     ),
