@@ -128,3 +128,20 @@ def test_amounts_finer_than_a_cent_are_rounded_with_a_warning(
         "line 2, column unit_cost: 12.345 has more than two decimals and is stored rounded to "
         "the cent (2 value(s) in this column)"
     ]
+
+
+def test_a_settlement_without_its_summary_line_is_rejects_not_lost_rows(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The summary line carries the total the other lines must add up to. A file without it
+    (the synthetic V1 sample sellers publish) said '12 rows' and stored none."""
+    lines = (DATA / "reports/settlements/v2_us.tsv").read_text().splitlines()
+    headless = tmp_path / "settlement.tsv"
+    headless.write_text("\n".join([lines[0], *lines[2:]]) + "\n")
+    [done] = import_paths(workspace, [headless])
+    assert (done.rows, done.rejects) == (0, sum(1 for line in lines[2:] if line.strip()))
+    first = rejects(workspace)[0]
+    assert first[:2] == (2, "total-amount")
+    assert first[3].startswith("settlement 11122233344 has no summary line")
+    assert workspace_status(workspace.con)["settlements"]["rows"] == 0
+    assert count(workspace, "SELECT count(*) FROM settlements_rows") == 0

@@ -455,7 +455,28 @@ class FileLoader:
             done = self.con.execute(f"INSERT INTO {table}_rows BY NAME {select}").fetchone()
             if table == self.report.table and done is not None:
                 inserted = int(done[0])
+        inserted -= self._take_out_unusable([table for table, _ in targets])
         self.counted = (inserted, *self._period())
+
+    def _take_out_unusable(self, tables: list[str]) -> int:
+        """Lines the report declares unusable become rejects and leave the stored rows; the
+        number taken out of the main table."""
+        if self.report.unusable is None:
+            return 0
+        found = self.con.execute(
+            f"INSERT INTO rejects SELECT {self.file_id}, * FROM ({self.report.unusable(self.rows)})"
+        ).fetchone()
+        if not found or not found[0]:
+            return 0
+        taken = 0
+        for table in tables:
+            done = self.con.execute(
+                f"DELETE FROM {table}_rows WHERE file_id = {self.file_id} AND line IN "
+                f"(SELECT line FROM rejects WHERE file_id = {self.file_id})"
+            ).fetchone()
+            if table == self.report.table and done is not None:
+                taken = int(done[0])
+        return taken
 
     def _period(self) -> tuple[object, object]:
         """First and last date of the file; for day-based reports, the days it covers."""

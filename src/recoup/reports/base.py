@@ -96,6 +96,9 @@ class ReportType:
     shape: Callable[[str], list[tuple[str, str]]] | None = None
     # An ingest check: file id -> SQL returning one warning text per problem found.
     check: Callable[[int], str] | None = None
+    # Lines that read well but cannot be used: the typed rows' relation -> SQL returning
+    # (line, column header, raw text, problem); they become rejects instead of rows.
+    unusable: Callable[[str], str] | None = None
 
     def column(self, name: str) -> Column:
         for col in self.columns:

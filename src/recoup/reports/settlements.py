@@ -150,6 +150,19 @@ def settlement_check(file_id: int) -> str:
     """
 
 
+def without_summary(rows: str) -> str:
+    """Lines of a settlement whose summary line (the one with total-amount) is not in the file:
+    without it there is no total to check them against and no newest download to choose."""
+    return f"""
+        SELECT line, 'total-amount', NULL,
+               format('settlement {{}} has no summary line (the line with its total-amount, '
+                      || 'dates and currency): download this settlement again from Seller '
+                      || 'Central', settlement_id)
+        FROM {rows}
+        WHERE settlement_id NOT IN (SELECT settlement_id FROM {rows} WHERE total_amount IS NOT NULL)
+    """
+
+
 _MARKETPLACE = (
     MarketplaceSource("marketplace_name"),
     MarketplaceSource("currency", "currency"),
@@ -176,6 +189,7 @@ SETTLEMENT_V2 = ReportType(
     localised_numbers=True,
     shape=_shape_v2,
     check=settlement_check,
+    unusable=without_summary,
 )
 
 SETTLEMENT_V1 = ReportType(
@@ -210,4 +224,5 @@ SETTLEMENT_V1 = ReportType(
     localised_numbers=True,
     shape=_shape_v1,
     check=settlement_check,
+    unusable=without_summary,
 )
