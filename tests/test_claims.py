@@ -31,8 +31,16 @@ from recoup.workspace import Workspace
 from tests.claim_files import newer_reimbursements, payment
 
 AS_OF = dt.date(2026, 11, 28)
+TODAY = AS_OF + dt.timedelta(days=30)
 GOLDEN = Path(__file__).parent / "golden" / "claims"
 REGENERATE = os.environ.get("RECOUP_REGENERATE_GOLDEN") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _today(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Re-audits a week or three after AS_OF must not be refused as future audits, whatever
+    day the suite runs on."""
+    monkeypatch.setenv("RECOUP_TODAY", TODAY.isoformat())
 
 
 @pytest.fixture(scope="module")
@@ -319,7 +327,7 @@ def test_workflow_guardrails(ws: Path) -> None:
         late = claim["window_closes"] + dt.timedelta(days=1)
         with pytest.raises(ClaimError, match="premature"):
             workflow.file(w.con, claim["claim_id"], "1", early)
-        if late <= dt.date.today():
+        if late <= TODAY:
             with pytest.raises(ClaimError, match="closed"):
                 workflow.file(w.con, claim["claim_id"], "1", late)
         with pytest.raises(ClaimError, match="denied only when"):
@@ -448,8 +456,8 @@ def test_figures_add_up(ws: Path) -> None:
 def test_claims_list_filters(ws: Path) -> None:
     out = run(ws, "claims", "list", "--account", "demo", "--expiring", "7").output
     soon = [c for c in all_claims(ws)
-            if c["state"] == "draft" and c["window_closes"] <= dt.date.today() + dt.timedelta(7)
-            and c["window_closes"] >= dt.date.today()]  # fmt: skip
+            if c["state"] == "draft" and c["window_closes"] <= TODAY + dt.timedelta(7)
+            and c["window_closes"] >= TODAY]  # fmt: skip
     assert f"{len(soon)} claims" in out
 
 

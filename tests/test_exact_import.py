@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from recoup import clock
 from recoup.ingest import import_paths
 from recoup.status import workspace_status
 from recoup.workspace import Workspace
@@ -84,7 +85,7 @@ def test_one_implausible_date_never_hides_other_files_rows(
     assert [(line, problem) for line, _, _, problem in rejects(workspace)] == [
         (2, "dated 1970-01-01, more than 3 years before this account's other reports "
             "(from 2026-03-01)"),
-        (4, f"dated 2099-01-01, after the import day ({dt.date.today()})"),
+        (4, f"dated 2099-01-01, after the import day ({clock.today()})"),
     ]  # fmt: skip
     assert count(workspace, "SELECT count(*) FROM customer_returns") == 29
     # What the later file proves absent is its own days, not 1970 to 2099 (principle 11).

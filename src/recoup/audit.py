@@ -18,6 +18,7 @@ from typing import Any
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from recoup import clock
 from recoup.coverage import Coverage, needs_text, wanted_days
 from recoup.engines import Engine
 from recoup.money import cents
@@ -51,7 +52,7 @@ class FutureAudit(ValueError):
 def refuse_future(as_of: dt.date, today: dt.date | None = None) -> None:
     """An audit looks at what has happened. One dated in the future would expire every draft,
     and no later audit could bring them back (claims follow the newest audit)."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     if as_of > today:
         raise FutureAudit(
             f"{as_of} is in the future (today is {today}): an audit looks at what has happened"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from recoup import clock
 from recoup.simulate import SimConfig, Simulated, simulate
 
 
@@ -21,4 +22,4 @@ def generate(workspace: Path, config: SimConfig, *, quirks: bool = True) -> Simu
 
 
 def default_as_of() -> dt.date:
-    return dt.date.today()
+    return clock.today()

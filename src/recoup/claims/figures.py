@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from recoup import clock
 from recoup.claims import store
 
 MEASURES = ("detected", "claimable", "unverified", "filed", "recovered", "missed")
@@ -111,7 +112,7 @@ def summed(rows: Iterable[dict[str, Any]], by: Sequence[str]) -> list[dict[str, 
 
 
 def figures(con: Any, account: str, today: dt.date | None = None, upcoming: int = 10) -> Figures:
-    today = today or dt.date.today()
+    today = today or clock.today()
     row = con.execute("SELECT max(as_of) FROM audits WHERE account = ?", [account]).fetchone()
     as_of = row[0] if row else None
     result = Figures(account, as_of, today)

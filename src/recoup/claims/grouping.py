@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from recoup import clock
 from recoup.audit import STORED
 from recoup.claims import store
 from recoup.claims.forms import form
@@ -69,7 +70,7 @@ def _draftable(finding: dict[str, Any]) -> bool:
 
 def sync(con: Any, account: str, as_of: dt.date) -> Synced:
     """Bring the account's claims in line with its audit as of `as_of` (one transaction)."""
-    today = dt.date.today()
+    today = clock.today()
     if as_of > today:
         return Synced(as_of, skipped=f"{as_of} is in the future: claims follow audits up to today")
     # Audits dated after today could only be stored before recoup refused them; they are ignored.

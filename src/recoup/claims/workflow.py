@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from recoup import clock
 from recoup.claims import store
 from recoup.claims.store import ClaimError
 
@@ -21,7 +22,7 @@ RESOLUTIONS = ("denied", "withdrawn")
 
 
 def _check_day(on: dt.date) -> None:
-    if on > dt.date.today():
+    if on > clock.today():
         raise ClaimError(f"{on} is in the future")
 
 

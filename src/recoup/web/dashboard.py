@@ -4,7 +4,6 @@ can hold HTML)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Callable
 from decimal import Decimal
@@ -15,6 +14,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from recoup import clock
 from recoup.claims.forms import forms
 from recoup.coverage import parse_needs
 from recoup.reports import by_table
@@ -148,7 +148,7 @@ class Dashboard:
             request=request,
             csrf=getattr(request.state, "csrf", ""),
             path=request.url.path,
-            today=dt.date.today(),
+            today=clock.today(),
             login_required=self.guard.password is not None,
             **context,
         )

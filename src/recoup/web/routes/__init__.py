@@ -7,6 +7,7 @@ from typing import cast
 
 from fastapi import Request
 
+from recoup import clock
 from recoup.reports.marketplaces import SITES
 from recoup.web.dashboard import Dashboard, Refused
 
@@ -36,7 +37,7 @@ def pages(total: int, page: int, size: int = PAGE_SIZE) -> dict[str, int]:
 def form_day(text: str) -> dt.date:
     """A date typed into a form; empty is today."""
     if not text.strip():
-        return dt.date.today()
+        return clock.today()
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:

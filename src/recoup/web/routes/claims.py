@@ -3,12 +3,12 @@ findings and history, and what the seller does with it: file with a case id, res
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from recoup import clock
 from recoup.claims import drafts, store, workflow
 from recoup.claims.matching import match
 from recoup.claims.store import ClaimError
@@ -102,7 +102,7 @@ def _draft(request: Request, con: Any, claim_id: str) -> drafts.Draft:
     app = dashboard(request)
     claim = store.claim(con, claim_id)
     policy = load_policy(app.settings.audit.windows, app.settings.audit.cost_basis)
-    return drafts.render(con, claim["claim_id"], policy, dt.date.today(), app.root)
+    return drafts.render(con, claim["claim_id"], policy, clock.today(), app.root)
 
 
 def _download(request: Request, claim_id: str, part: str) -> Response:
@@ -162,7 +162,7 @@ def resolve_claim(
     note: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     return _act(request, claim_id,
-                lambda con: workflow.resolve(con, claim_id, outcome, dt.date.today(), note),
+                lambda con: workflow.resolve(con, claim_id, outcome, clock.today(), note),
                 f"Marked {outcome}")  # fmt: skip
 
 
@@ -174,5 +174,5 @@ def reopen_claim(
     note: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     return _act(request, claim_id,
-                lambda con: workflow.reopen(con, claim_id, dt.date.today(), case_id or None, note),
+                lambda con: workflow.reopen(con, claim_id, clock.today(), case_id or None, note),
                 "Reopened")  # fmt: skip

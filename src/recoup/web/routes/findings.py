@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from recoup import clock
 from recoup.audit import COLUMNS, STATES
 from recoup.claims import evidence
 from recoup.claims.store import dicts
@@ -101,7 +102,7 @@ def _marketplaces(con: Any, account: str, as_of: dt.date | None) -> list[str]:
 def findings(request: Request) -> HTMLResponse:
     app = dashboard(request)
     filters = Filters.of(request)
-    today = dt.date.today()
+    today = clock.today()
     with db.connection(app.root) as con:
         account, _ = app.account(request, con)
         as_of = latest_as_of(con, account)

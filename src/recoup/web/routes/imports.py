@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
-from recoup import coverage
+from recoup import clock, coverage
 from recoup.claims.store import dicts
 from recoup.reports import REPORT_TYPES
 from recoup.reports.marketplaces import normalise_marketplace
@@ -114,7 +114,7 @@ def _sync(app: Dashboard, con: Any, account: str) -> dict[str, Any]:
 
 def _proof(con: Any, account: str) -> dict[str, Any]:
     """What to download and which days the reports cover (principle 11)."""
-    today = dt.date.today()
+    today = clock.today()
     wanted = proof.unverified(con, account, today)
     cov = coverage.load(con, account)
     markets = proof.marketplaces(cov, *(d.marketplace for d in wanted.downloads))
@@ -175,7 +175,7 @@ def upload(
     stated = None
     if period.strip():  # checked before anything is saved: a wrong period imports nothing
         try:
-            stated = coverage.parse_period(period, dt.date.today())
+            stated = coverage.parse_period(period, clock.today())
         except ValueError as error:
             raise Refused(f"Period these downloads cover: {error}") from None
     market = None
@@ -198,7 +198,7 @@ def upload(
 def audit(request: Request, as_of: Annotated[str, Form()] = "") -> HTMLResponse:
     app = dashboard(request)
     day = form_day(as_of)
-    if day > dt.date.today():
+    if day > clock.today():
         raise Refused(f"{day} is in the future: an audit looks at what has happened")
     with db.connection(app.root) as con:
         account, _ = app.account(request, con)

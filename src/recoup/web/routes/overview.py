@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from recoup import clock
 from recoup.claims.figures import MEASURES, Figures, figures, summed
 from recoup.web import db
 from recoup.web.dashboard import ACCOUNT_COOKIE, kind_title
@@ -56,7 +57,7 @@ def overview(request: Request) -> HTMLResponse:
     app = dashboard(request)
     with db.connection(app.root) as con:
         account, _ = app.account(request, con)
-        today = dt.date.today()
+        today = clock.today()
         result = app.cached(("figures", account, today), lambda: figures(con, account, today))
         return app.page(
             request, con, "overview.html",
