@@ -5,9 +5,10 @@ the report documents themselves (gzip, in the charset the test gives), settlemen
 listing and the Fulfillment Inbound v0 shipments and items, all paginated where Amazon
 paginates. Behaviours a test can ask for: a 429 on the first createReport, reports that end
 CANCELLED or FATAL, a report held IN_PROGRESS until released, a document URL that has
-expired the first time it is used, injected error answers per operation (`faults`), a stated
-rate on every answer, and a whole account's report served window by window (`date_column`).
-Every request is recorded.
+expired the first time it is used, injected error answers per operation (`faults`), error
+answers that echo the whole request back, secrets and all (`echo`), a stated rate on every
+answer, and a whole account's report served window by window (`date_column`). Every request is
+recorded.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlsplit
 
 TOKEN = "Atza|fake-access-token"
 CLIENT_ID = "amzn1.application-oa2-client.fake"
@@ -70,10 +71,21 @@ class Fake:
     throttle_first_create: bool = False
     # Injected faults: operation -> the answers (HTTP status, JSON body) its next calls get.
     faults: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
+    # Error answers that echo the whole request (request line, headers, body), as a misconfigured
+    # server or proxy does: "token" (Login with Amazon), an operation, or "errorDocument" (a FATAL
+    # report's error document quotes its createReport request) -> (HTTP status, "json" or "text").
+    echo: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # The credentials it accepts and the access token it grants (a test may choose secrets that
+    # URL-encoding changes).
+    client_id: str = CLIENT_ID
+    client_secret: str = CLIENT_SECRET
+    refresh_token: str = REFRESH_TOKEN
+    access_token: str = TOKEN
     stated_rate: str | None = None  # x-amzn-RateLimit-Limit on every answer that succeeds
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     created: dict[str, dict[str, Any]] = field(default_factory=dict)  # report id -> request
     documents: dict[str, Served] = field(default_factory=dict)
+    requests: dict[str, str] = field(default_factory=dict)  # report id -> its request, echoed
     downloads: Counter[str] = field(default_factory=Counter)
     released: threading.Event = field(default_factory=threading.Event)
     polled: threading.Event = field(default_factory=threading.Event)
@@ -130,12 +142,38 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, body)
         return True
 
+    def _echo(self, raw: bytes) -> str:
+        """The whole request as text: request line, headers, body, and the headers and form
+        fields once more form-encoded (how a gateway logging the parameters shows them)."""
+        headers = "".join(f"{k}: {v}\n" for k, v in self.headers.items())
+        encoded = "&".join(f"{k}={quote_plus(v)}" for k, v in self.headers.items())
+        form = {k: v[0] for k, v in parse_qs(raw.decode(errors="replace")).items()}
+        return (
+            f"{self.command} {self.path} HTTP/1.1\n{headers}\n{raw.decode(errors='replace')}\n"
+            f"parameters: {json.dumps(form)}\nheaders: {encoded}"
+        )
+
+    def _echoed(self, operation: str, raw: bytes = b"") -> bool:
+        """Answer with an error echoing the request, if the test asked for one."""
+        found = self.fake.echo.get(operation)
+        if found is None:
+            return False
+        status, form = found
+        text = self._echo(raw)
+        if form == "text":
+            self._send(status, text.encode())
+        elif operation == "token":
+            self._send(status, {"error": "invalid_request", "error_description": text})
+        else:
+            self._error(status, "InvalidInput", text)
+        return True
+
     def _ok(self, status: int, body: Any) -> None:
         rate = self.fake.stated_rate
         self._send(status, body, {"x-amzn-RateLimit-Limit": rate} if rate else None)
 
     def _authorised(self) -> bool:
-        if self.headers.get("x-amz-access-token") != TOKEN:
+        if self.headers.get("x-amz-access-token") != self.fake.access_token:
             self._error(403, "Unauthorized", "Access to requested resource is denied.")
             return False
         return True
@@ -149,27 +187,30 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/auth/o2/token":
             form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
             self._record("token", {"grant_type": form.get("grant_type")})
+            if self._echoed("token", raw):
+                return
+            fake = self.fake
             if (form.get("client_id"), form.get("client_secret"), form.get("refresh_token")) != (
-                CLIENT_ID,
-                CLIENT_SECRET,
-                REFRESH_TOKEN,
+                fake.client_id,
+                fake.client_secret,
+                fake.refresh_token,
             ):
                 self._send(401, {"error": "invalid_client", "error_description": "bad client"})
                 return
             self._send(
                 200,
                 {
-                    "access_token": TOKEN,
+                    "access_token": fake.access_token,
                     "token_type": "bearer",
                     "expires_in": 3600,
-                    "refresh_token": REFRESH_TOKEN,
+                    "refresh_token": fake.refresh_token,
                 },
             )
             return
         if path == "/reports/2021-06-30/reports" and self._authorised():
             body = json.loads(raw or b"{}")
             self._record("createReport", body)
-            if self._faulted("createReport"):
+            if self._echoed("createReport", raw) or self._faulted("createReport"):
                 return
             fake = self.fake
             with fake.lock:
@@ -184,6 +225,7 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 report_id = f"R{len(fake.created) + 1:04d}"
                 fake.created[report_id] = body
+                fake.requests[report_id] = self._echo(raw)
             self._ok(202, {"reportId": report_id})
             return
         self._error(404, "NotFound", f"no route {path}")
@@ -237,7 +279,7 @@ class Handler(BaseHTTPRequestHandler):
     def _get_report(self, report_id: str) -> None:
         fake = self.fake
         self._record("getReport", {"id": report_id})
-        if self._faulted("getReport"):
+        if self._echoed("getReport") or self._faulted("getReport"):
             return
         body = fake.created.get(report_id)
         if body is None:
@@ -258,10 +300,11 @@ class Handler(BaseHTTPRequestHandler):
         }
         if state in ("DONE", "FATAL"):
             document_id = f"D{report_id}"
+            failure = "Report creation failed: invalid range"
+            if "errorDocument" in fake.echo:
+                failure += f" in this request: {fake.requests[report_id]}"
             fake.documents[document_id] = (
-                served.window(body)
-                if state == "DONE"
-                else Served(b"Report creation failed: invalid range")
+                served.window(body) if state == "DONE" else Served(failure.encode())
             )
             out["reportDocumentId"] = document_id
         self._ok(200, out)

@@ -28,7 +28,7 @@ def test_import_then_status_json(tmp_path: Path) -> None:
     code, out = run("--workspace", ws, "status", "--format", "json")
     status = json.loads(out)
     assert list(status) == list(CANONICAL_TABLES)
-    assert len(status) == 17
+    assert len(status) == 18
     assert status["settlements"].pop("coverage") == {
         # Per marketplace: the German file's days say nothing of the US ones.
         "DE": {"ranges": [["2018-05-03", "2018-05-04"]], "gaps": []},

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from recoup import claims
@@ -73,7 +74,7 @@ def sync_command(
     root = Path(ctx.obj["workspace"])
     Workspace(root).close()  # create or migrate it before the first request to Amazon
     job = Sync(root, source, account, today, settings.sync,
-               say=lambda text: err.print(f"  {text}"), sleep=time.sleep)  # fmt: skip
+               say=lambda text: err.print(f"  {escape(text)}"), sleep=time.sleep)  # fmt: skip
     err.print(f"Syncing account {account} ({', '.join(credentials.marketplaces)}) from "
               f"{credentials.endpoint}")  # fmt: skip
     def audit() -> None:
@@ -101,6 +102,8 @@ def sync_command(
 
 
 def print_outcomes(console: Console, outcomes: list[Outcome]) -> None:
+    """The sync's summary. Notes carry Amazon's text (masked by the sync): printed as text, never
+    read as Rich markup."""
     table = Table(title="Synced", title_justify="left")
     for column in ("report", "market", "window", "result", "rows", "note"):
         table.add_column(column, justify="right" if column == "rows" else "left")
@@ -110,10 +113,10 @@ def print_outcomes(console: Console, outcomes: list[Outcome]) -> None:
         table.add_row(
             BY_NAME[o.pull].title,
             o.marketplace,
-            o.window,
+            escape(o.window),
             result,
             f"{o.rows:,}" if o.rows else "",
-            o.note,
+            escape(o.note),
         )
     console.print(table)
     rows = sum(o.rows for o in outcomes)

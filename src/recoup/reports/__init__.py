@@ -7,6 +7,7 @@ from recoup.reports.date_range import DATE_RANGE
 from recoup.reports.fees import FEE_PREVIEW
 from recoup.reports.inbound import INBOUND_SHIPMENT_ITEMS, INBOUND_SHIPMENTS
 from recoup.reports.inventory import INVENTORY
+from recoup.reports.inventory_health import INVENTORY_HEALTH
 from recoup.reports.ledger import INVENTORY_ADJUSTMENTS, LEDGER_DETAIL, LEDGER_SUMMARY
 from recoup.reports.orders import ALL_ORDERS, FULFILLED_SHIPMENTS
 from recoup.reports.reimbursements import REIMBURSEMENTS
@@ -30,6 +31,7 @@ REPORT_TYPES: tuple[ReportType, ...] = (
     ALL_ORDERS,
     FEE_PREVIEW,
     INVENTORY,
+    INVENTORY_HEALTH,
     INBOUND_SHIPMENTS,
     INBOUND_SHIPMENT_ITEMS,
     SOURCING_COSTS,
@@ -41,9 +43,13 @@ CANONICAL_TABLES: tuple[str, ...] = tuple(dict.fromkeys(r.table for r in REPORT_
 
 
 # Amazon's dated downloads: a file of one of these covers days (audit-rules.md principle 11). The
-# seller's own files are dated by when a cost took effect or a box arrived, not by a download.
+# seller's own files are dated by when a cost took effect or a box arrived, not by a download; an
+# Inventory Health snapshot is the stock on one day, not a record of events (a SKU absent from it
+# is no proof that nothing happened to that SKU).
 DATED_TABLES: frozenset[str] = frozenset(
-    r.table for r in REPORT_TYPES if r.date_column and r not in (SOURCING_COSTS, REMOVAL_RECEIPTS)
+    r.table
+    for r in REPORT_TYPES
+    if r.date_column and r not in (SOURCING_COSTS, REMOVAL_RECEIPTS, INVENTORY_HEALTH)
 )
 
 

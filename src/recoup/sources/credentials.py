@@ -1,18 +1,22 @@
 """SP-API credentials: from `RECOUP_*` environment variables or a credentials file.
 
 The file (TOML) must be readable by its owner only (mode 0600): recoup refuses it otherwise.
-Secrets are never printed: the `repr` of `Credentials` masks them, and errors name the setting,
-not its value.
+Secrets are never printed: the `repr` of `Credentials` masks them, errors name the setting, not
+its value, and any text a server sends back goes through `mask` before it becomes a message (a
+token endpoint or a proxy can echo the whole request, secrets and all: issue 20).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 from recoup.reports.marketplaces import normalise_marketplace
 
@@ -32,6 +36,9 @@ ENV = {  # setting -> environment variable
     "region": "RECOUP_SPAPI_REGION",
 }
 FILE_ENV = "RECOUP_SPAPI_CREDENTIALS"  # path of the credentials file
+SECRETS = ("client_id", "client_secret", "refresh_token")
+SHORTEST_SECRET = 6  # shorter values are not masked (they would mangle every message)
+MASK = "***"
 
 
 class CredentialsError(ValueError):
@@ -50,6 +57,37 @@ class Credentials:
     def __repr__(self) -> str:
         return (f"Credentials(client_id=***, client_secret=***, refresh_token=***, "
                 f"endpoint={self.endpoint!r}, marketplaces={self.marketplaces!r})")  # fmt: skip
+
+
+def secrets_of(credentials: Credentials) -> list[str]:
+    """The secret values of the credentials (access tokens are the source's to add)."""
+    return [getattr(credentials, name) for name in SECRETS]
+
+
+def _forms(secret: str) -> set[str]:
+    """A secret as a server can send it back: raw, JSON-escaped, and URL-encoded as a form
+    body or a query (`+/=|` change; either case of escape: the pattern ignores it)."""
+    encoded = {quote(secret), quote(secret, safe=""), quote_plus(secret),
+               quote_plus(secret, safe="/")}  # fmt: skip
+    return {secret, json.dumps(secret)[1:-1], secret.replace("/", "\\/"), *encoded}
+
+
+def _pattern(form: str) -> str:
+    parts = re.split(r"(%[0-9A-Fa-f]{2})", form)
+    return "".join(f"(?i:{re.escape(p)})" if p.startswith("%") else re.escape(p) for p in parts)
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret, in every form a server may echo it in, replaced by `***`.
+
+    The one way server text (an error answer, an error document, a library's message) becomes
+    a message recoup shows, stores or logs; mask before cutting a text short, so that no part
+    of a secret survives."""
+    forms = {f for s in secrets if len(s) >= SHORTEST_SECRET for f in _forms(s)}
+    if not forms or not text:
+        return text
+    found = "|".join(_pattern(f) for f in sorted(forms, key=len, reverse=True))
+    return re.sub(found, MASK, text)
 
 
 def check_private(path: Path, what: str = "credentials file") -> None:

@@ -7,7 +7,10 @@ The library does the authentication (LWA), the endpoints and the request format.
 - the report document downloaded as raw bytes by recoup itself: gzip undone, the charset taken
   from the response, nothing decoded here (the import decodes strictly, never with replacement
   characters; the library's own download falls back to iso-8859-1 with `errors="replace"`);
-- a fresh document URL when the one in hand has expired.
+- a fresh document URL when the one in hand has expired;
+- every text a server sends back masked (`credentials.mask`: the client id and secret, the
+  refresh token and every access token, raw and URL-encoded) before it becomes a message, and
+  cut to a readable length: a token endpoint or a proxy can echo the whole request (issue 20).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from functools import partial
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from recoup.sources.credentials import Credentials
+from recoup.sources.credentials import Credentials, mask, secrets_of
 
 # Published rate (requests per second) and burst of each operation.
 LIMITS = {
@@ -35,6 +38,7 @@ LIMITS = {
 TRIES = 8
 LONGEST_WAIT = 120.0
 SERVER_ERROR = 500
+LONGEST_SAID = 300  # characters of a server's text shown in a message
 INBOUND_STATUSES = (
     "WORKING",
     "READY_TO_SHIP",
@@ -158,15 +162,6 @@ def _wait_after_429(headers: Any, attempt: int) -> float:
     return float(min(LONGEST_WAIT, base * 2**attempt))
 
 
-def _field(payload: Any, name: str, operation: str) -> Any:
-    """A field Amazon's answer must carry; a clear SourceError when it does not."""
-    value = payload.get(name) if isinstance(payload, dict) else None
-    if value is None:
-        shown = str(payload)[:200]
-        raise SourceError(f"{operation}: Amazon's answer has no {name} ({shown})")
-    return value
-
-
 def _iso(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -191,6 +186,7 @@ class SpApiSource:
                 "recoup sync needs python-amazon-sp-api: pip install 'recoup[spapi]'"
             ) from None
         self.credentials = credentials
+        self.access_tokens: set[str] = set()  # every one granted: masked like the secrets
         self.sleep = sleep
         self.on_wait = on_wait
         self.buckets = {
@@ -206,11 +202,38 @@ class SpApiSource:
                 "scheme": f"{token.scheme}://",
                 "host": token.netloc,
                 "path": token.path or "/",
+                "_request": lambda client, url, data, headers: _exchange(
+                    self, client, url, data, headers
+                ),
             },
         )
         self.httpx = httpx
         self.http = httpx.Client(timeout=120.0, follow_redirects=True)
         self.clients: dict[tuple[str, str], Any] = {}
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret and access token masked (`credentials.mask`)."""
+        from sp_api.auth import access_token_client  # noqa: PLC0415
+
+        # Another source in this process may have put the token in the library's shared cache.
+        cached = (a.get("access_token") for a in access_token_client.cache.values()
+                  if isinstance(a, dict))  # fmt: skip
+        tokens = self.access_tokens | {str(t) for t in cached if t}
+        return mask(text, [*secrets_of(self.credentials), *tokens])
+
+    def said(self, text: object) -> str:
+        """A server's text as a message may show it: masked, on one line, cut short (masked
+        first: a secret cut in half would no longer be found)."""
+        one_line = " ".join(self.mask(str(text)).split())
+        return one_line if len(one_line) <= LONGEST_SAID else one_line[:LONGEST_SAID] + " …"
+
+    def _field(self, payload: Any, name: str, operation: str) -> Any:
+        """A field Amazon's answer must carry; a clear SourceError when it does not."""
+        value = payload.get(name) if isinstance(payload, dict) else None
+        if value is None:
+            shown = self.said(payload)
+            raise SourceError(f"{operation}: Amazon's answer has no {name} ({shown})")
+        return value
 
     def close(self) -> None:
         self.http.close()
@@ -268,13 +291,15 @@ class SpApiSource:
                 wait = _wait_after_429(error.headers, attempt)
                 problem = "still throttled"
             except AuthorizationError as error:
+                parts = [f"HTTP {error.status_code}", error.error_code, error.message]
                 raise LoginRefused(
-                    f"Login with Amazon refused the credentials ({error.message})"
+                    "Login with Amazon refused the credentials "
+                    f"({self.said(': '.join(str(p) for p in parts if p))})"
                 ) from None
             except SellingApiForbiddenException as error:
                 if refreshed:
                     raise SourceError(
-                        f"{operation}: Amazon denied access ({_message(error)}): the "
+                        f"{operation}: Amazon denied access ({self.said(_message(error))}): the "
                         "authorisation may have been revoked; authorise recoup again in Seller "
                         "Central and update the refresh token"
                     ) from None
@@ -283,13 +308,16 @@ class SpApiSource:
             except SellingApiException as error:
                 if error.code < SERVER_ERROR:
                     raise SourceError(
-                        f"{operation}: HTTP {error.code}: {_message(error)}"
+                        f"{operation}: HTTP {error.code}: {self.said(_message(error))}"
                     ) from None
-                wait, problem = _backoff(attempt), f"HTTP {error.code}: {_message(error)}"
+                wait = _backoff(attempt)
+                problem = f"HTTP {error.code}: {self.said(_message(error))}"
             except (self.httpx.TimeoutException, self.httpx.TransportError) as error:
-                wait, problem = _backoff(attempt), f"{error.__class__.__name__}: {error}"
+                wait, problem = _backoff(attempt), f"{error.__class__.__name__}: {self.said(error)}"
             except self.httpx.HTTPError as error:
-                raise SourceError(f"{operation}: {error.__class__.__name__}: {error}") from None
+                raise SourceError(
+                    f"{operation}: {error.__class__.__name__}: {self.said(error)}"
+                ) from None
             else:
                 self._stated(operation, getattr(response, "headers", None))
                 return response
@@ -326,12 +354,12 @@ class SpApiSource:
             body |= {"dataStartTime": _iso(start), "dataEndTime": _iso(end)}
         client = self._client("reports", marketplace)
         payload = self._call("createReport", lambda: client.create_report(**body)).payload
-        return str(_field(payload, "reportId", "createReport"))
+        return str(self._field(payload, "reportId", "createReport"))
 
     def report_status(self, report_id: str, marketplace: str) -> Status:
         client = self._client("reports", marketplace)
         payload = self._call("getReport", lambda: client.get_report(report_id)).payload
-        state = _field(payload, "processingStatus", "getReport")
+        state = self._field(payload, "processingStatus", "getReport")
         return Status(str(state), payload.get("reportDocumentId"))
 
     def download(self, document_id: str, marketplace: str) -> Document:
@@ -341,11 +369,11 @@ class SpApiSource:
             info = self._call(
                 "getReportDocument", lambda: client.get_report_document(document_id, download=False)
             ).payload
-            url = _field(info, "url", "getReportDocument")
+            url = self._field(info, "url", "getReportDocument")
             try:
                 response = self.http.get(str(url))
             except self.httpx.HTTPError as error:
-                raise SourceError(f"document {document_id}: {error}") from None
+                raise SourceError(f"document {document_id}: {self.said(error)}") from None
             if response.status_code in (400, 403) and b"xpired" in response.content:
                 continue  # presigned URLs last minutes: get a fresh one
             if response.status_code != 200:
@@ -377,7 +405,7 @@ class SpApiSource:
             for r in response.payload.get("reports", []):
                 found.append(
                     Listed(
-                        str(_field(r, "reportId", "getReports")),
+                        str(self._field(r, "reportId", "getReports")),
                         r.get("reportDocumentId"),
                         str(r.get("createdTime", "")),
                         str(r.get("processingStatus")),
@@ -417,6 +445,25 @@ class SpApiSource:
             if not token:
                 return records
             query = {"QueryType": "NEXT_TOKEN", "NextToken": token, "MarketplaceId": mid}
+
+
+def _exchange(source: SpApiSource, client: Any, url: str, data: Any, headers: Any) -> Any:
+    """The library's token exchange (`AccessTokenClient._request`), made safe: an answer that is
+    not JSON is a refusal too (the library would raise JSONDecodeError), the refusal carries the
+    server's text masked, and every access token granted is remembered, to be masked."""
+    from sp_api.auth.exceptions import AuthorizationError  # noqa: PLC0415
+
+    response = client._transport.request("POST", url, data=data, headers=headers)
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if response.status_code == 200 and isinstance(answer, dict) and answer.get("access_token"):
+        source.access_tokens.add(str(answer["access_token"]))
+        return answer
+    said = answer if isinstance(answer, dict) else {}
+    text = said.get("error_description") if said else response.text
+    raise AuthorizationError(said.get("error"), source.mask(str(text or "")), response.status_code)
 
 
 def _at_endpoint(base: type) -> type:

@@ -10,7 +10,10 @@ For each marketplace and each report of the catalog:
 - CANCELLED means Amazon had no data for the window; FATAL is reported with Amazon's error
   document, and that report's later windows wait for the next sync (a gap would be skipped);
 - settlement reports are listed and downloaded; inbound shipments and items come from the
-  Fulfillment Inbound API, every page.
+  Fulfillment Inbound API, every page;
+- whatever Amazon's servers say (error documents, error answers, report ids) is masked by the
+  source (`credentials.mask`) before it is shown, stored as a window's note or said as
+  progress: a server can echo the request, secrets and all (issue 20).
 """
 
 from __future__ import annotations
@@ -74,6 +77,16 @@ class Sync:
     settings: SyncSettings
     say: Callable[[str], None] = lambda _text: None
     sleep: Callable[[float], None] = lambda _s: None
+
+    def masked(self, text: str) -> str:
+        """`text` with every secret the source holds masked (the source knows the access tokens
+        it was granted; a source without secrets has nothing to mask)."""
+        mask = getattr(self.source, "mask", None)
+        return str(mask(text)) if callable(mask) and text else text
+
+    def tell(self, text: str) -> None:
+        """A progress line, masked (it can carry a report id, a server's text)."""
+        self.say(self.masked(text))
 
     def sql(self, query: str, params: list[Any]) -> list[tuple[Any, ...]]:
         """One statement in a short-lived connection: Amazon can take minutes per report, and
@@ -140,7 +153,7 @@ class Sync:
         self.sql(
             "UPDATE sync_jobs SET status = ?, file_name = ?, note = ?, finished_at = now() "
             "WHERE account = ? AND pull = ? AND report_id = ?",
-            [status, file_name, note or None, self.account, pull.name, report_id],
+            [status, file_name, self.masked(note) or None, self.account, pull.name, report_id],
         )
 
     def done(self, pull: Pull, report_id: str) -> bool:
@@ -246,7 +259,7 @@ class Sync:
                 return status.state, status.document_id
             if waited >= self.settings.poll_limit_minutes * 60:
                 return "TIMEOUT", None
-            self.say(f"{label}: Amazon is preparing report {report_id} ({status.state})")
+            self.tell(f"{label}: Amazon is preparing report {report_id} ({status.state})")
             self.sleep(interval)
             waited += interval
             interval = min(interval * 1.5, 60.0)
@@ -265,13 +278,13 @@ class Sync:
         label = f"{pull.title} {marketplace} {f'{start}..{end}' if start else self.today}"
         report_id = self.pending(marketplace, pull, start, end)
         if report_id:
-            self.say(f"{label}: resuming report {report_id}")
+            self.tell(f"{label}: resuming report {report_id}")
             return report_id
         begin = dt.datetime.combine(start, dt.time(0, 0), dt.UTC) if start else None
         finish = dt.datetime.combine(end, dt.time(23, 59, 59), dt.UTC) if end else None
         report_id = self.source.create_report(pull.report_type, marketplace, begin, finish)
         self.job(marketplace, pull, report_id, start, end)
-        self.say(f"{label}: requested report {report_id}")
+        self.tell(f"{label}: requested report {report_id}")
         return report_id
 
     def collect(
@@ -347,7 +360,8 @@ class Sync:
                 text = document.data.decode(encoding or "utf-8")
             except UnicodeDecodeError:
                 continue
-            return " ".join(text.split())[:300]  # shown to the user, never imported
+            # Shown to the user, never imported; masked before it is cut (no half secret left).
+            return self.masked(" ".join(text.split()))[:300]
         return f"an error document of {len(document.data)} bytes recoup cannot decode"
 
     def fetch_document(  # noqa: PLR0917 - the report and where its document goes
@@ -364,7 +378,7 @@ class Sync:
         document = self.source.download(document_id, marketplace)
         if document.data.lstrip()[:40].lower().startswith(RANGE_EXCEEDED):
             # Amazon answers DONE with this one line instead of an error (All Orders, > 30 days).
-            note = " ".join(document.data.decode("utf-8", "replace").split())[:200]
+            note = self.masked(" ".join(document.data.decode("utf-8", "replace").split()))[:200]
             self.finish(pull, report_id, "failed", name, note)
             return Outcome(pull.name, marketplace, window, "failed", note=f"Amazon: {note}")
         outcome = self.import_bytes(marketplace, pull, document, name, window, period=period)
@@ -400,7 +414,8 @@ class Sync:
         finally:
             path.unlink(missing_ok=True)
         if result.status == "failed":
-            return Outcome(pull.name, marketplace, window, "failed", note=result.problem or "")
+            note = self.masked(result.problem or "")
+            return Outcome(pull.name, marketplace, window, "failed", note=note)
         note = f"{result.rejects} row(s) rejected" if result.rejects else ""
         if result.status == "duplicate":
             note = "already imported"
@@ -455,7 +470,7 @@ class Sync:
                 continue
             self.job(marketplace, pull, report.report_id, None, None)
             name = f"settlement_{marketplace}_{report.report_id}.txt"
-            self.say(f"{pull.title} {marketplace}: downloading report {report.report_id}")
+            self.tell(f"{pull.title} {marketplace}: downloading report {report.report_id}")
             out.append(
                 self.fetch_document(
                     marketplace,
@@ -476,7 +491,7 @@ class Sync:
         before = dt.datetime.combine(self.today, dt.time(23, 59, 59), dt.UTC)
         window, out = f"{first}..{self.today}", []
         for what, key in (("shipments", "ShipmentData"), ("items", "ItemData")):
-            self.say(f"{pull.title} {marketplace}: reading {what} updated since {first}")
+            self.tell(f"{pull.title} {marketplace}: reading {what} updated since {first}")
             records = self.source.inbound(what, marketplace, after, before)
             if not records:
                 out.append(Outcome(pull.name, marketplace, window, "no data", note=what))
@@ -553,12 +568,14 @@ def run(
                 except SourceError as error:
                     outcomes.append(Outcome(pull.name, marketplace, "", "failed", note=str(error)))
         total = sum(len(p.backfill) for p in backfills)
-        sync.say(f"recent {RECENT_DAYS} days complete; {sync.progress(0, total)}")
+        sync.tell(f"recent {RECENT_DAYS} days complete; {sync.progress(0, total)}")
         if on_recent is not None:
             on_recent(outcomes)
         outcomes += _backfill(sync, backfills, total)
     finally:
         shutil.rmtree(sync.root / DOWNLOADS, ignore_errors=True)
+        for outcome in outcomes:
+            outcome.note = sync.masked(outcome.note)
     return outcomes
 
 
@@ -593,5 +610,5 @@ def _backfill(sync: Sync, plans: list[Plan], total: int) -> list[Outcome]:
                 done += len(plan.backfill) - step - 1
             else:
                 sync.advance(plan.marketplace, plan.pull.name, start, end, plan.target)
-            sync.say(sync.progress(done, total))
+            sync.tell(sync.progress(done, total))
     return out

@@ -1,6 +1,7 @@
 """The dashboard's side of `recoup sync`: whether Selling Partner API credentials are configured
 (which marketplaces, which endpoint host; never a secret value), what the last sync did (from
-`sync_jobs`), and reading the sync's progress lines.
+`sync_jobs`), and reading the sync's progress lines. Every text a server sent is masked by
+`credentials.mask`, the one function the sync and the CLI use too.
 
 The sync itself runs as a dashboard job (jobs.py), through `recoup.sources.sync` like the CLI.
 """
@@ -21,8 +22,7 @@ from recoup.sources.catalog import BY_NAME
 
 LIBRARY = "sp_api"  # python-amazon-sp-api, the optional extra recoup[spapi]
 LIBRARY_MISSING = "recoup sync needs python-amazon-sp-api: pip install 'recoup[spapi]'"
-SECRETS = ("client_id", "client_secret", "refresh_token")
-SHORTEST_SECRET = 6  # shorter values are not masked (they would mangle every message)
+SECRETS = creds.SECRETS
 BACKFILL = re.compile(r"\bbackfill (\d+) of (\d+) reports?\b")
 FETCHED = 20_000  # sync_jobs rows read for the last sync (an 18-month backfill is ~200/market)
 
@@ -68,15 +68,21 @@ def credentials_status(env: Mapping[str, str] | None = None) -> CredentialsStatu
 
 
 def secrets_of(credentials: creds.Credentials) -> list[str]:
-    values = (getattr(credentials, name) for name in SECRETS)
-    return sorted((v for v in values if len(v) >= SHORTEST_SECRET), key=len, reverse=True)
+    return creds.secrets_of(credentials)
+
+
+def configured_secrets(env: Mapping[str, str] | None = None) -> list[str]:
+    """The secrets of the credentials configured now ([] when none are)."""
+    try:
+        return creds.secrets_of(creds.load(env=os.environ if env is None else env))
+    except creds.CredentialsError:
+        return []
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """`text` with any secret value masked (Amazon's or a library's message could echo one)."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
+    """`text` with any secret value masked, raw or URL-encoded (Amazon's or a library's message
+    could echo one): `credentials.mask`."""
+    return creds.mask(text, secrets)
 
 
 def backfill_fraction(line: str) -> tuple[int, int] | None:
@@ -146,7 +152,9 @@ def last_sync(con: Any, account: str, gap: dt.timedelta) -> LastSync | None:
     failure = ""
     if failed:
         pull, market, first, last, _status, note, _req, _fin = failed[-1]
-        failure = f"{_label(pull, market, first, last)}: {note or 'failed'}"
+        # The sync stores its notes masked; an older recoup stored them as Amazon sent them.
+        failure = scrub(f"{_label(pull, market, first, last)}: {note or 'failed'}",
+                        configured_secrets())  # fmt: skip
     return LastSync(
         started=start,
         finished=max((r[7] for r in finished), default=None),
