@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from recoup.ingest import FileResult
 
 MAX_REJECTS_SHOWN = 10
+# Control characters, and the bidirectional overrides that make a terminal show text reversed.
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def summary_console() -> Console:
@@ -28,6 +32,14 @@ def emit(text: str, output: Path | None, what: str) -> None:
         return
     output.write_text(text, encoding="utf-8")
     print(f"wrote {what} to {output}", file=sys.stderr)
+
+
+def shown(text: str) -> str:
+    """A name from outside (a file's, a zip member's) or a message quoting one, as Rich markup
+    that prints it as it is, on one line: its brackets escaped, and control characters written
+    out (`\\x1b`, `\\n`) rather than obeyed by the terminal."""
+    written_out = UNPRINTABLE.sub(lambda found: found[0].encode("unicode_escape").decode(), text)
+    return escape(written_out)
 
 
 def _period(first: object, last: object) -> str:
@@ -65,15 +77,22 @@ def print_import_summary(console: Console, results: list[FileResult]) -> None:
     if duplicates:
         console.print(f"{len(duplicates)} file(s) already imported, nothing to do:")
         for r in duplicates:
-            console.print(f"  {r.name} (same bytes as {r.same_as})", markup=False)
+            console.print(
+                f"  {shown(r.name)} (same bytes as {shown(str(r.same_as))})", soft_wrap=True
+            )
     for r in imported:
         for warning in r.warnings:
-            console.print(f"[yellow]warning[/yellow] {r.name}: {warning}", highlight=False)
+            console.print(
+                f"[yellow]warning[/yellow] {shown(r.name)}: {shown(warning)}",
+                highlight=False,
+                soft_wrap=True,
+            )
         if r.rejects:
             console.print(
-                f"[red]{r.rejects} row(s) of {r.name} could not be read[/red] "
+                f"[red]{r.rejects} row(s) of {shown(r.name)} could not be read[/red] "
                 "(stored as rejects; `recoup status` counts them):",
                 highlight=False,
+                soft_wrap=True,
             )
             for line, column, raw, problem in r.reject_samples[:MAX_REJECTS_SHOWN]:
                 where = f"line {line}" + (f", column {column!r}" if column else "")
@@ -83,7 +102,10 @@ def print_import_summary(console: Console, results: list[FileResult]) -> None:
                 console.print(f"  ... and {r.rejects - MAX_REJECTS_SHOWN} more", markup=False)
     for r in results:
         if r.status == "failed":
-            console.print(f"[red]error[/red] {r.problem}", highlight=False)
+            # One line each, however long the path: not wrapped, so it can be searched for.
+            console.print(
+                f"[red]error[/red] {shown(str(r.problem))}", highlight=False, soft_wrap=True
+            )
     if not results:
         console.print("No files found.")
 
