@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from recoup import audit as auditing
-from recoup import claims, coverage
+from recoup import claims, clock, coverage
 from recoup import findings as stored
 from recoup.audit import STATES
 from recoup.claims_cli import print_update
@@ -23,7 +23,7 @@ from recoup.policy import PolicyError, load_policy
 from recoup.rules import KINDS
 from recoup.settings import Settings
 from recoup.summary import emit, summary_console
-from recoup.workspace import Workspace
+from recoup.workspace import Workspace, unwritable
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -158,7 +158,7 @@ def audit_command(  # noqa: PLR0917 - one parameter per option
     """Run every rule, store the findings and print what is owed by kind and state."""
     settings = _settings(ctx)
     account = account or settings.account
-    day = as_of.date() if as_of else dt.date.today()
+    day = as_of.date() if as_of else clock.today()
     try:
         auditing.refuse_future(day)
     except auditing.FutureAudit as error:
@@ -247,7 +247,14 @@ def findings_command(  # noqa: PLR0917 - one parameter per option
             return
         console.print(table)
         text = console.export_text()
-    emit(text, output, f"{len(rows)} findings")
+    try:
+        emit(text, output, f"{len(rows)} findings")
+    except OSError as error:
+        if output is None:
+            raise
+        raise click.ClickException(
+            f"{unwritable(output, error)}; choose another --output path"
+        ) from None
 
 
 @click.command("export-lake")

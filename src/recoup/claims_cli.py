@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from recoup import clock
 from recoup.claims import Updated, drafts, figures, filing_list, store, workflow
 from recoup.claims import export as exporting
 from recoup.claims.matching import match
@@ -19,7 +20,7 @@ from recoup.policy import PolicyError, load_policy
 from recoup.rules import KINDS
 from recoup.settings import Settings
 from recoup.summary import emit, summary_console
-from recoup.workspace import Workspace
+from recoup.workspace import Workspace, unwritable
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -30,7 +31,7 @@ def _context(ctx: click.Context, account: str | None) -> tuple[Settings, str, Pa
 
 
 def _day(value: dt.datetime | None) -> dt.date:
-    return value.date() if value else dt.date.today()
+    return value.date() if value else clock.today()
 
 
 def print_update(console: Console, updated: Updated) -> None:
@@ -55,7 +56,7 @@ def list_command(ctx: click.Context, states: tuple[str, ...], kinds: tuple[str, 
                  expiring: int | None, account: str | None) -> None:  # fmt: skip
     """Claims, soonest deadline first."""
     _s, account, root = _context(ctx, account)
-    today = dt.date.today()
+    today = clock.today()
     closing = None
     if expiring is not None:
         states, closing = states or ("draft",), today + dt.timedelta(days=expiring)
@@ -213,7 +214,14 @@ def export_command(ctx: click.Context, fmt: str, states: tuple[str, ...], accoun
         rows = exporting.rows(workspace.con, account, states)
     writer = {"csv": exporting.to_csv, "json": exporting.to_json,
               "markdown": exporting.to_markdown}[fmt]  # fmt: skip
-    emit(writer(rows), output, f"{len(rows)} claims")
+    try:
+        emit(writer(rows), output, f"{len(rows)} claims")
+    except OSError as error:
+        if output is None:
+            raise
+        raise click.ClickException(
+            f"{unwritable(output, error)}; choose another --output path"
+        ) from None
 
 
 @claims_group.command("templates")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
+import duckdb
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -18,7 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from recoup import claims
+from recoup import claims, clock
 from recoup import demo as demo_account
 from recoup.audit_cli import (
     audit_and_claims,
@@ -29,17 +31,18 @@ from recoup.audit_cli import (
 )
 from recoup.claims_cli import claims_group, print_update
 from recoup.coverage import Span, parse_period
+from recoup.doctor import run_checks
 from recoup.ingest import FileResult, import_paths
 from recoup.reports.marketplaces import normalise_marketplace
 from recoup.serve_cli import serve_command
-from recoup.settings import Settings
+from recoup.settings import ConfigError, Settings, load_settings
 from recoup.simulate import SimConfig, simulate
 from recoup.simulate import partial as simulate_partial
 from recoup.simulate.compare import differences
 from recoup.status import workspace_status
 from recoup.summary import print_import_summary, print_status, summary_console
 from recoup.sync_cli import sync_command
-from recoup.workspace import Workspace, WorkspaceBusy
+from recoup.workspace import Workspace, WorkspaceError, explain
 
 LARGE_FILE = 1024 * 1024  # files from this size on get a progress bar
 
@@ -73,13 +76,53 @@ class RichReporter:
 
 
 class Recoup(click.Group):
-    """The command group; a workspace another process holds is a clear message, not a trace."""
+    """The command group, and the one place a failure becomes one sentence with the next step:
+    a wrong recoup.toml, a busy, damaged or read-only workspace, a full disk, and anything
+    unexpected. Never a traceback, unless RECOUP_DEBUG=1 asks for it."""
+
+    debug_env = "RECOUP_DEBUG"
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except WorkspaceBusy as busy:
-            raise click.ClickException(str(busy)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except (KeyboardInterrupt, Exception) as error:
+            if os.environ.get(self.debug_env, "") not in ("", "0"):
+                raise
+            if self.interrupted(error):
+                click.echo("interrupted", err=True)
+                raise click.exceptions.Exit(130) from None
+            root = (ctx.obj or {}).get("workspace") or Settings.model_fields["workspace"].default
+            raise click.ClickException(self.sentence(error, Path(root))) from None
+
+    @staticmethod
+    def interrupted(error: BaseException) -> bool:
+        """Ctrl+C, also when it reached DuckDB mid-query (a RuntimeError "Query interrupted"
+        raised from the KeyboardInterrupt, seen with DuckDB 1.4)."""
+        seen: list[BaseException] = []
+        link: BaseException | None = error
+        while link is not None and link not in seen:
+            if isinstance(link, KeyboardInterrupt | duckdb.InterruptException):
+                return True
+            seen.append(link)
+            link = link.__cause__ or link.__context__
+        return False
+
+    @classmethod
+    def sentence(cls, error: BaseException, root: Path) -> str:
+        """What a failure prints: its own sentence, or that recoup did not expect it."""
+        if isinstance(error, ConfigError | WorkspaceError):
+            return str(error)
+        known = explain(error, root)
+        if known:
+            return known
+        first = next(iter(str(error).strip().splitlines()), "")
+        return (
+            f"recoup hit an unexpected problem: {type(error).__name__}{': ' if first else ''}"
+            f"{first} - please report it with the command you ran ({cls.debug_env}=1 shows the "
+            "details)"
+        )
 
 
 @click.group(cls=Recoup)
@@ -92,8 +135,14 @@ class Recoup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, workspace: Path | None) -> None:
     """recoup: find the money Amazon owes you, claim it, and track it to the money."""
-    settings = Settings()
-    ctx.obj = {"workspace": workspace or settings.workspace, "settings": settings}
+    try:
+        settings: Settings | None = load_settings()
+    except ConfigError:
+        if ctx.invoked_subcommand != "doctor":
+            raise
+        settings = None  # doctor reports it, and still checks the rest
+    default = settings.workspace if settings else Settings.model_fields["workspace"].default
+    ctx.obj = {"workspace": workspace or default, "settings": settings}
 
 
 def _open(ctx: click.Context) -> Workspace:
@@ -109,7 +158,7 @@ def _import(
 ) -> list[FileResult]:
     """Import with a progress bar per large file (on stderr, gone when done)."""
     progress = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a file's name is not markup
         BarColumn(),
         DownloadColumn(),
         TimeElapsedColumn(),
@@ -159,7 +208,7 @@ def import_command(  # noqa: PLR0917 - one parameter per option
     stated = None
     if period is not None:
         try:
-            stated = parse_period(period, dt.date.today())
+            stated = parse_period(period, clock.today())
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--period") from None
     market = None
@@ -351,3 +400,19 @@ for _command in (
     serve_command,
 ):
     main.add_command(_command)
+
+
+@main.command("doctor")
+@click.pass_context
+def doctor_command(ctx: click.Context) -> None:
+    """Check the workspace, recoup.toml and the credentials files; say how to fix a problem."""
+    root = ctx.obj["workspace"]
+    click.echo(f"Checking the workspace {root}, recoup.toml and the credentials files.")
+    checks = run_checks(root, ctx.obj["settings"])
+    for check in checks:
+        click.echo(f"{'ok' if check.ok else 'problem':<8} {check.name}: {check.says}")
+    problems = sum(not check.ok for check in checks)
+    if problems:
+        click.echo(f"{problems} to fix.")
+        sys.exit(1)
+    click.echo("All is well.")

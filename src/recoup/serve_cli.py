@@ -39,6 +39,8 @@ def serve_command(ctx: click.Context, host: str | None, port: int | None) -> Non
     settings: Settings = ctx.obj["settings"]
     host = host or settings.web.host
     port = settings.web.port if port is None else port
+    if not 0 <= port <= 65535:
+        raise click.BadParameter(f"{port} is not a port number (0-65535)", param_hint="--port")
     password = web_password(settings)
     loopback = is_loopback(host)
     if not loopback and password is None:
@@ -49,7 +51,8 @@ def serve_command(ctx: click.Context, host: str | None, port: int | None) -> Non
         )
     root = ctx.obj["workspace"]
     with Workspace(root):
-        pass  # migrations run now, once, not on every page (a busy workspace: cli.Recoup)
+        pass  # migrations run now, once, not on every page; a busy, damaged or read-only
+        # workspace refuses to start here, with the sentence every command gives (cli.Recoup)
     app = create_app(root, settings, Guard(password, loopback))
     shown = f"[{host}]" if ":" in host else host
     guarded = " (password required)" if password else ""
