@@ -562,3 +562,26 @@ def test_status_json_still_reads_after_all_this(demo_workspace: Path) -> None:
     """The module's own workspace was only ever read."""
     ran = recoup("status", "--format", "json", workspace=demo_workspace)
     assert json.loads(ran.out)["ledger_detail"]["files"] > 0
+
+
+def test_the_dashboard_shows_a_workspace_damaged_under_it(
+    demo_workspace: Path, tmp_path: Path
+) -> None:
+    """`recoup serve` checks the workspace at start; one damaged while it runs is the same
+    sentence on the page (503), not an internal server error."""
+    from urllib.error import HTTPError  # noqa: PLC0415 - only this test reads pages
+    from urllib.request import urlopen  # noqa: PLC0415
+
+    from tests.web_server import serving  # noqa: PLC0415
+
+    workspace = _copy(demo_workspace, tmp_path / "ws")
+    with serving(workspace, tmp_path) as url:
+        with urlopen(url + "/", timeout=30) as page:
+            assert page.status == 200
+        _garbage(workspace / "recoup.duckdb")
+        with pytest.raises(HTTPError) as refused:
+            urlopen(url + "/", timeout=30)
+        body = refused.value.read().decode()
+    assert refused.value.code == 503
+    assert "damaged" in body or "not a recoup workspace" in body or "restore" in body, body
+    assert "Traceback" not in body

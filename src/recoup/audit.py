@@ -7,6 +7,7 @@ dates their windows from the policy, and gives each a stable id.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -307,7 +308,10 @@ def store(con: Any, audit: Audit) -> None:
         )
         con.commit()
     except Exception:
-        con.rollback()
+        # A failed commit (a full disk) has already ended the transaction: the rollback must
+        # not hide the reason behind "no transaction is active".
+        with contextlib.suppress(Exception):
+            con.rollback()
         raise
 
 

@@ -40,7 +40,7 @@ from recoup.simulate import SimConfig, simulate
 from recoup.simulate import partial as simulate_partial
 from recoup.simulate.compare import differences
 from recoup.status import workspace_status
-from recoup.summary import print_import_summary, print_status, summary_console
+from recoup.summary import print_import_summary, print_status, printable, summary_console
 from recoup.sync_cli import sync_command
 from recoup.workspace import Workspace, WorkspaceError, explain
 
@@ -56,7 +56,7 @@ class RichReporter:
         self.name = ""
 
     def file_started(self, name: str, size: int) -> None:
-        self.name = Path(name).name
+        self.name = printable(Path(name).name)  # control characters written out, not obeyed
         if size >= LARGE_FILE:
             # Bytes are counted twice: once copied into the raw store, once decoded.
             self.task = self.progress.add_task(self.name, total=2 * size)

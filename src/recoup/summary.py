@@ -38,8 +38,12 @@ def shown(text: str) -> str:
     """A name from outside (a file's, a zip member's) or a message quoting one, as Rich markup
     that prints it as it is, on one line: its brackets escaped, and control characters written
     out (`\\x1b`, `\\n`) rather than obeyed by the terminal."""
-    written_out = UNPRINTABLE.sub(lambda found: found[0].encode("unicode_escape").decode(), text)
-    return escape(written_out)
+    return escape(printable(text))
+
+
+def printable(text: str) -> str:
+    """`text` with its control characters written out (`\\x1b`), for output that is not markup."""
+    return UNPRINTABLE.sub(lambda found: found[0].encode("unicode_escape").decode(), text)
 
 
 def _period(first: object, last: object) -> str:

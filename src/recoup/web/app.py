@@ -21,7 +21,7 @@ from recoup.web.dashboard import Dashboard, Refused, partial
 from recoup.web.jobs import JobRunning
 from recoup.web.routes import claims, findings, imports, login, overview, setup
 from recoup.web.security import Guard
-from recoup.workspace import WorkspaceBusy
+from recoup.workspace import WorkspaceBusy, WorkspaceError
 
 
 def create_app(root: Path, settings: Settings, guard: Guard) -> FastAPI:
@@ -40,6 +40,13 @@ def create_app(root: Path, settings: Settings, guard: Guard) -> FastAPI:
         response = dashboard.render(request, template, status_code=503, message=str(error))
         response.headers["Retry-After"] = "3"
         return response
+
+    @app.exception_handler(WorkspaceError)
+    async def broken(request: Request, error: WorkspaceError) -> Response:
+        # A damaged, read-only or full workspace: the sentence the CLI prints, not a 500.
+        if partial(request):
+            return dashboard.render(request, "_message.html", status_code=503, error=str(error))
+        return dashboard.render(request, "error.html", status_code=503, error=str(error))
 
     @app.exception_handler(ClaimError)
     @app.exception_handler(Refused)
