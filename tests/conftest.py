@@ -35,3 +35,30 @@ def count(ws: Workspace, sql: str) -> int:
 
 # The ledger header as Amazon prints it, without `Date and Time` and `Store` (15 columns: EU).
 LEDGER_HEADER = [c.sources[0] for c in LEDGER_DETAIL.columns][:14]
+
+
+BIG_LEDGER_ROWS = 300_000
+
+
+def big_ledger(path: Path) -> None:
+    """A ledger long enough that an import can be interrupted in the middle of it."""
+    rows = [LEDGER_HEADER[:12]]
+    for i in range(BIG_LEDGER_ROWS):
+        day = 1 + i % 28
+        rows.append(
+            [
+                f"03/{day:02d}/2026",
+                f"X00{i % 997:07d}",
+                "B0AAA11111",
+                f"SKU-{i % 997}",
+                "Mug",
+                "Shipments",
+                "",
+                "-1",
+                "LGB3",
+                "SELLABLE",
+                "",
+                "US",
+            ]
+        )
+    path.write_text(tsv(*rows))

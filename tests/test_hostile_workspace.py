@@ -26,8 +26,7 @@ from click.testing import CliRunner
 
 from recoup.cli import Recoup
 from tests.cli_process import Ran, recoup
-from tests.conftest import DATA
-from tests.test_kill import _big_ledger
+from tests.conftest import DATA, big_ledger
 
 DEMO = ("demo", "--months", "3", "--as-of", "2026-11-28")
 AS_OF = "2026-11-28"
@@ -531,7 +530,7 @@ def test_an_interrupt_is_short_and_exits_130() -> None:
 def test_ctrl_c_mid_import_says_interrupted_and_keeps_the_workspace(tmp_path: Path) -> None:
     """A real SIGINT: DuckDB turns it into RuntimeError("Query interrupted") mid-query."""
     big = tmp_path / "big-ledger.tsv"
-    _big_ledger(big)
+    big_ledger(big)
     workspace = tmp_path / "ws"
     running = subprocess.Popen(
         [sys.executable, "-m", "recoup", "--workspace", str(workspace), "import", str(big)],

@@ -12,32 +12,7 @@ import pytest
 
 from recoup.ingest import import_paths
 from recoup.workspace import Workspace
-from tests.conftest import DATA, LEDGER_HEADER, tsv
-
-ROWS = 300_000
-
-
-def _big_ledger(path: Path) -> None:
-    rows = [LEDGER_HEADER[:12]]
-    for i in range(ROWS):
-        day = 1 + i % 28
-        rows.append(
-            [
-                f"03/{day:02d}/2026",
-                f"X00{i % 997:07d}",
-                "B0AAA11111",
-                f"SKU-{i % 997}",
-                "Mug",
-                "Shipments",
-                "",
-                "-1",
-                "LGB3",
-                "SELLABLE",
-                "",
-                "US",
-            ]
-        )
-    path.write_text(tsv(*rows))
+from tests.conftest import BIG_LEDGER_ROWS, DATA, big_ledger
 
 
 def _import(workspace: Path, report: Path) -> subprocess.Popen[bytes]:
@@ -64,7 +39,7 @@ def test_sigkill_mid_import_leaves_the_workspace_as_before(tmp_path: Path) -> No
         import_paths(ws, [DATA / "reports/ledger_detail/us_spaced_2026.tsv"])
     before = _state(base)
     report = tmp_path / "ledger.tsv"
-    _big_ledger(report)
+    big_ledger(report)
 
     full = tmp_path / "full"
     shutil.copytree(base, full)
@@ -73,7 +48,7 @@ def test_sigkill_mid_import_leaves_the_workspace_as_before(tmp_path: Path) -> No
     duration = time.monotonic() - started
     after = _state(full)
     assert after[0] == before[0] + 1
-    assert after[1] == before[1] + ROWS
+    assert after[1] == before[1] + BIG_LEDGER_ROWS
 
     outcomes = set()
     for fraction in (0.15, 0.35, 0.55, 0.75, 0.9):
