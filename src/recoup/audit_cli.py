@@ -23,7 +23,7 @@ from recoup.policy import PolicyError, load_policy
 from recoup.rules import KINDS
 from recoup.settings import Settings
 from recoup.summary import emit, summary_console
-from recoup.workspace import Workspace, unwritable
+from recoup.workspace import Workspace
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -247,14 +247,7 @@ def findings_command(  # noqa: PLR0917 - one parameter per option
             return
         console.print(table)
         text = console.export_text()
-    try:
-        emit(text, output, f"{len(rows)} findings")
-    except OSError as error:
-        if output is None:
-            raise
-        raise click.ClickException(
-            f"{unwritable(output, error)}; choose another --output path"
-        ) from None
+    emit(text, output, f"{len(rows)} findings")
 
 
 @click.command("export-lake")

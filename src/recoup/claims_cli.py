@@ -20,7 +20,7 @@ from recoup.policy import PolicyError, load_policy
 from recoup.rules import KINDS
 from recoup.settings import Settings
 from recoup.summary import emit, summary_console
-from recoup.workspace import Workspace, unwritable
+from recoup.workspace import Workspace
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -214,14 +214,7 @@ def export_command(ctx: click.Context, fmt: str, states: tuple[str, ...], accoun
         rows = exporting.rows(workspace.con, account, states)
     writer = {"csv": exporting.to_csv, "json": exporting.to_json,
               "markdown": exporting.to_markdown}[fmt]  # fmt: skip
-    try:
-        emit(writer(rows), output, f"{len(rows)} claims")
-    except OSError as error:
-        if output is None:
-            raise
-        raise click.ClickException(
-            f"{unwritable(output, error)}; choose another --output path"
-        ) from None
+    emit(writer(rows), output, f"{len(rows)} claims")
 
 
 @claims_group.command("templates")

@@ -8,11 +8,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from recoup.ingest import FileResult
+from recoup.workspace import unwritable
 
 MAX_REJECTS_SHOWN = 10
 # Control characters, and the bidirectional overrides that make a terminal show text reversed.
@@ -30,7 +32,12 @@ def emit(text: str, output: Path | None, what: str) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    output.write_text(text, encoding="utf-8")
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(
+            f"{unwritable(output, error)}; choose another --output path"
+        ) from None
     print(f"wrote {what} to {output}", file=sys.stderr)
 
 
