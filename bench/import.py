@@ -38,6 +38,10 @@ EVENTS = [
 ]
 
 
+# A whole past year: rows dated after the import day are rejects (issue 20).
+YEAR = 2025
+
+
 def write_files(out: Path, rows: int) -> list[Path]:
     rng = random.Random(7)
     out.mkdir(parents=True, exist_ok=True)
@@ -49,15 +53,15 @@ def write_files(out: Path, rows: int) -> list[Path]:
             event, qty, reason = EVENTS[rng.randrange(len(EVENTS))]
             sku = rng.randrange(5000)
             f.write(
-                f"{month:02d}/{day:02d}/2026\tX00{sku:07d}\tB0{sku:08d}\tSKU-{sku}\t"
+                f"{month:02d}/{day:02d}/{YEAR}\tX00{sku:07d}\tB0{sku:08d}\tSKU-{sku}\t"
                 f"Product number {sku}, 12oz\t{event}\t{'2007686536' + str(i) if reason else ''}"
                 f"\t{qty}\tLGB3\tSELLABLE\t{reason}\tUS\t\t\t"
-                f"2026-{month:02d}-{day:02d}T00:00:00-0700\t\n"
+                f"{YEAR}-{month:02d}-{day:02d}T00:00:00-0700\t\n"
             )
     small = max(rows // 50, 1)
 
     def dated(i: int, time: str) -> str:
-        return f"2026-{1 + i * 12 // small:02d}-{1 + rng.randrange(28):02d}T{time}"
+        return f"{YEAR}-{1 + i * 12 // small:02d}-{1 + rng.randrange(28):02d}T{time}"
 
     def sku() -> int:
         return rng.randrange(5000)

@@ -12,6 +12,8 @@ from typing import Any, Literal, Protocol
 from recoup import coverage
 from recoup.ingest.decode import (
     Layout,
+    Normalised,
+    Undecodable,
     detect,
     json_to_tsv,
     next_encoding,
@@ -307,15 +309,9 @@ def _decode_and_load(
 ) -> FileResult:
     name = incoming.name
     parsed_from = scratch[0] if json_to_tsv(raw, name, scratch[0]) else raw
-    japanese = marketplace == "JP"
-    layout: Layout = detect(parsed_from, name, japanese=japanese, declared=declared)
-    reporter.phase(f"{layout.report.title}: decoding")
-    while True:
-        try:
-            copy = transcribe(parsed_from, layout, scratch[1], reporter.advance)
-            break
-        except UnicodeDecodeError:
-            layout = next_encoding(layout, parsed_from, name, japanese=japanese, declared=declared)
+    layout, copy = _transcribed(
+        parsed_from, scratch[1], name, reporter, japanese=marketplace == "JP", declared=declared
+    )
     con = workspace.con
     title = layout.report.title
     loader = FileLoader(
@@ -327,7 +323,7 @@ def _decode_and_load(
         on_phase=lambda step: reporter.phase(f"{title}: {step}"),
     )
     try:
-        if not loader.stage(copy):
+        if not copy.complete or not loader.stage(copy):
             reporter.phase(f"{title}: renumbering irregular lines")
             loader.stage(number_lines(parsed_from, layout, scratch[1], name))
         con.begin()
@@ -376,3 +372,28 @@ def _decode_and_load(
         warnings=loaded.warnings,
         reject_samples=loaded.reject_samples,
     )
+
+
+def _transcribed(
+    parsed_from: Path,
+    out: Path,
+    name: str,
+    reporter: Reporter,
+    *,
+    japanese: bool,
+    declared: str | None,
+) -> tuple[Layout, Normalised]:
+    """The file's layout and UTF-8 copy, in the first encoding (in detection order) that reads
+    it whole; a FileProblem naming the first line when none does."""
+    try:
+        layout = detect(parsed_from, name, japanese=japanese, declared=declared)
+        reporter.phase(f"{layout.report.title}: decoding")
+        while True:
+            try:
+                return layout, transcribe(parsed_from, layout, out, reporter.advance)
+            except UnicodeDecodeError:
+                layout = next_encoding(
+                    layout, parsed_from, name, japanese=japanese, declared=declared
+                )
+    except Undecodable as bad:
+        raise FileProblem(name, bad.problem, bad.line) from None

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from recoup.ingest.decode import Layout, Normalised
+from recoup import clock
+from recoup.ingest.decode import MAX_LINE_BYTES, MAX_VALUE_BYTES, Layout, LineReject, Normalised
 from recoup.ingest.errors import FileProblem
 from recoup.reports import DATED_TABLES
 from recoup.reports.base import Column, DayBased
@@ -34,7 +35,8 @@ from recoup.reports.casts import (
 from recoup.reports.marketplaces import currency_sql, marketplace_sql
 
 YEARS_BEFORE = 3  # a row dated further before the account's other data is a reject
-MAX_LINE_BYTES = 64 * 1024 * 1024  # a 10 MB product title must not fail a whole report
+# DuckDB's line limit: the longest line decoding lets through, and the number before it.
+DUCKDB_LINE_BYTES = MAX_LINE_BYTES + 1024
 
 
 @dataclass
@@ -93,10 +95,15 @@ class FileLoader:
         self.counted: tuple[int, object, object] = (0, None, None)
         self.style = FileStyle()
         self.rounded: list[str] = []  # warnings: amounts finer than a cent
+        self.set_aside: tuple[LineReject, ...] = ()  # lines decoding left out of the copy
+        self.may_hold_long_values = False
 
     def load(self, file_id: int) -> Loaded:
         self.file_id = file_id
+        noted = self._duplicate_columns()
+        self._reject_set_aside()
         self._reject_short_rows()
+        self._reject_long_values()
         self.style = style = self._style()
         values = self._values(style)
         self.on_phase("checking every value")
@@ -107,7 +114,7 @@ class FileLoader:
         self.on_phase("storing the rows")
         self._insert()
         warnings = self._check()
-        return self._finish(warnings)
+        return self._finish(noted + warnings)
 
     def close(self) -> None:
         for kind, name in (
@@ -146,7 +153,10 @@ class FileLoader:
             if copy.numbered:
                 raise FileProblem(self.name, f"cannot be read as a table: {error}") from None
             return False
+        self.set_aside = copy.rejects
+        self.may_hold_long_values = copy.long_lines
         if copy.numbered:
+            self._check_every_record_read(copy, target)
             return True
         counted = self.con.execute(
             f"SELECT (SELECT count(*) FROM {target}), (SELECT count(*) FROM {self.short_rows})"
@@ -169,9 +179,89 @@ class FileLoader:
                 quote={_quote(quote)}, escape={_quote(quote)}, header=false, skip={copy.skip},
                 auto_detect=false, columns={{{spec}}}, store_rejects=true,
                 rejects_table='{self.short_rows}', rejects_scan='{self.scanned}',
-                max_line_size={MAX_LINE_BYTES}, buffer_size={2 * MAX_LINE_BYTES},
+                max_line_size={DUCKDB_LINE_BYTES}, buffer_size={2 * DUCKDB_LINE_BYTES},
                 nullstr={NULL_TEXTS}, null_padding=false, parallel=true)"""
         )
+
+    def _check_every_record_read(self, copy: Normalised, target: str) -> None:
+        """Each record of a numbered copy is a row or a reject: DuckDB drops a line longer than
+        its buffer without a word, and decoding must have kept every such line out."""
+        read = self.con.execute(
+            f"SELECT (SELECT count(*) FROM {target}) + "
+            f"(SELECT count(DISTINCT line) FROM {self.short_rows})"
+        ).fetchone()
+        if read is None or read[0] != copy.lines:
+            found = None if read is None else read[0]
+            raise FileProblem(
+                self.name,
+                f"only {found} of its {copy.lines} records could be read: none is imported",
+            )
+
+    def _reject_set_aside(self) -> None:
+        """The lines decoding left out of the copy (undecodable, too long) are rejects."""
+        if not self.set_aside:
+            return
+        self.con.executemany(
+            "INSERT INTO rejects VALUES (?, ?, ?, ?, ?)",
+            [[self.file_id, r.line, r.column, r.raw_text, r.problem] for r in self.set_aside],
+        )
+
+    def _reject_long_values(self) -> None:
+        """A row holding a value longer than MAX_VALUE_BYTES is a reject, named by the value's
+        column and start (only a copy with a line that long can hold one: most are not scanned)."""
+        if not self.may_hold_long_values:
+            return
+        header, limit = self.layout.header, MAX_VALUE_BYTES
+        first = " ".join(f"WHEN strlen(c{i}) > {limit} THEN {i}" for i in range(len(header)))
+        names = " ".join(f"WHEN {i} THEN {_quote(h)}" for i, h in enumerate(header))
+        starts = " ".join(f"WHEN {i} THEN left(c{i}, 100)" for i in range(len(header)))
+        problem = _quote(f"a value longer than {MAX_VALUE_BYTES >> 20} MB")
+        self.con.execute(
+            f"""INSERT INTO rejects
+            SELECT {self.file_id}, line_no, CASE i {names} END, (CASE i {starts} END) || '…',
+                   {problem}
+            FROM (SELECT *, CASE {first} END AS i FROM {self.staged}) WHERE i IS NOT NULL"""
+        )
+
+    def _duplicate_columns(self) -> list[str]:
+        """Warnings (stored) for each column the header prints twice.
+
+        recoup reads the first. When it reads that column and the two differ in a row, the file
+        is refused: which one the seller's other tools read is unknown, and reading the wrong
+        one would store a wrong SKU or amount without a word. Equal copies, or a column recoup
+        does not read, only warn.
+        """
+        warnings = []
+        first_seen: dict[str, int] = {}
+        read = set(self.located.values())
+        for index, name in enumerate(self.layout.normalised):
+            first = first_seen.setdefault(name, index)
+            if not name or first == index:
+                continue
+            twice = (
+                f'the column "{self.layout.header[first]}" appears twice '
+                f"(columns {first + 1} and {index + 1})"
+            )
+            if first not in read:
+                warnings.append(f"line {self.layout.header_line}: {twice}; recoup does not read it")
+                continue
+            differ = self.con.execute(
+                f"SELECT line_no, c{first}, c{index} FROM {self.staged} "
+                f"WHERE c{first} IS DISTINCT FROM c{index} ORDER BY line_no LIMIT 1"
+            ).fetchone()
+            if differ is not None:
+                shown = ", ".join("empty" if v is None else str(v) for v in differ[1:])
+                raise FileProblem(
+                    self.name,
+                    f"{twice} and the two differ ({shown}): recoup cannot tell which is right",
+                    int(differ[0]),
+                )
+            warnings.append(
+                f"line {self.layout.header_line}: {twice}; recoup read column {first + 1}"
+            )
+        for warning in warnings:
+            self.con.execute("INSERT INTO import_warnings VALUES (?, ?)", [self.file_id, warning])
+        return warnings
 
     def _reject_short_rows(self) -> None:
         names = " ".join(f"WHEN 'c{i}' THEN {_quote(h)}" for i, h in enumerate(self.layout.header))
@@ -181,11 +271,13 @@ class FileLoader:
             f"""INSERT INTO rejects
             SELECT {self.file_id}, TRY_CAST(split_part(csv_line, {d}, 1) AS BIGINT),
                    CASE column_name {names} ELSE NULL END, raw,
-                   CASE error_type WHEN 'MISSING COLUMNS' THEN 'too few fields'
-                                   WHEN 'TOO MANY COLUMNS' THEN 'too many fields'
-                                   ELSE lower(CAST(error_type AS VARCHAR)) END
-                   || format(' (found {{}}, expected {len(self.layout.header)})',
-                             length(raw) - length(replace(raw, {d}, '')) + 1)
+                   coalesce(
+                       CASE error_type WHEN 'MISSING COLUMNS' THEN 'too few fields'
+                                       WHEN 'TOO MANY COLUMNS' THEN 'too many fields'
+                                       ELSE lower(CAST(error_type AS VARCHAR)) END
+                       || format(' (found {{}}, expected {len(self.layout.header)})',
+                                 length(raw) - length(replace(raw, {d}, '')) + 1),
+                       lower(CAST(error_type AS VARCHAR)), 'cannot be read')
             FROM (SELECT csv_line, substr(csv_line, strpos(csv_line, {d}) + 1) AS raw,
                          arg_min(column_name, column_idx) AS column_name,
                          arg_min(error_type, column_idx) AS error_type
@@ -334,7 +426,7 @@ class FileLoader:
             )
 
     def _implausible_dates(self, column: Column, value: str) -> list[str]:
-        today = dt.date.today()
+        today = clock.today()
         latest = today + dt.timedelta(days=1)  # Amazon's Pacific or UTC day may be tomorrow
         middle = self.con.execute(
             f"SELECT quantile_disc({value}, 0.5) FROM {self.staged}"
