@@ -27,7 +27,7 @@ from recoup.cli import main
 from recoup.simulate import SimConfig, simulate
 from recoup.web.routes.login import next_page
 from recoup.web.routes.setup import windows
-from recoup.workspace import DB_NAME
+from recoup.workspace import DB_NAME, connect
 from tests.claim_files import newer_reimbursements, payment
 from tests.fake_spapi import CLIENT_SECRET, REFRESH_TOKEN, Fake, FakeServer, Served
 from tests.fake_spapi import environment as spapi_env
@@ -86,16 +86,10 @@ def wait_for_job(page: Page) -> None:
 
 
 def members(root: Path, claim_id: str) -> list[dict[str, Any]]:
-    """Read the claim's findings straight from the file (the server holds no lock when idle)."""
-    con = duckdb.connect(str(root / DB_NAME), read_only=True)
-    try:
-        cursor = con.execute(
-            "SELECT * FROM claim_findings WHERE claim_id = ? AND removed_on IS NULL", [claim_id]
-        )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        con.close()
+    """The claim's findings, straight from the file."""
+    return stored(
+        root, "SELECT * FROM claim_findings WHERE claim_id = ? AND removed_on IS NULL", claim_id
+    )
 
 
 # -- the seller's whole flow in the browser ------------------------------------------------------
@@ -205,8 +199,9 @@ def test_upload_audit_file_a_claim_and_see_it_reimbursed(
 
 
 def stored(root: Path, sql: str, *params: Any) -> list[dict[str, Any]]:
-    """Rows straight from the workspace file (the server holds no lock when idle)."""
-    con = duckdb.connect(str(root / DB_NAME), read_only=True)
+    """Rows straight from the workspace file. The server holds it only for a moment per page
+    (a section reloading as a job ends may still hold it): wait for it as recoup does."""
+    con = connect(root / DB_NAME, read_only=True)
     try:
         cursor = con.execute(sql, list(params))
         names = [d[0] for d in cursor.description]
