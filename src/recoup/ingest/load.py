@@ -94,13 +94,13 @@ class FileLoader:
         self.bad = f"bad_{token}"
         self.counted: tuple[int, object, object] = (0, None, None)
         self.style = FileStyle()
-        self.rounded: list[str] = []  # warnings: amounts finer than a cent
+        self.warnings: list[str] = []  # found while loading; stored with the report's checks
         self.set_aside: tuple[LineReject, ...] = ()  # lines decoding left out of the copy
         self.may_hold_long_values = False
 
     def load(self, file_id: int) -> Loaded:
         self.file_id = file_id
-        noted = self._duplicate_columns()
+        self._duplicate_columns()
         self._reject_set_aside()
         self._reject_short_rows()
         self._reject_long_values()
@@ -114,7 +114,7 @@ class FileLoader:
         self.on_phase("storing the rows")
         self._insert()
         warnings = self._check()
-        return self._finish(noted + warnings)
+        return self._finish(warnings)
 
     def close(self) -> None:
         for kind, name in (
@@ -223,8 +223,8 @@ class FileLoader:
             FROM (SELECT *, CASE {first} END AS i FROM {self.staged}) WHERE i IS NOT NULL"""
         )
 
-    def _duplicate_columns(self) -> list[str]:
-        """Warnings (stored) for each column the header prints twice.
+    def _duplicate_columns(self) -> None:
+        """A warning for each column the header prints twice.
 
         recoup reads the first. When it reads that column and the two differ in a row, the file
         is refused: which one the seller's other tools read is unknown, and reading the wrong
@@ -259,9 +259,7 @@ class FileLoader:
             warnings.append(
                 f"line {self.layout.header_line}: {twice}; recoup read column {first + 1}"
             )
-        for warning in warnings:
-            self.con.execute("INSERT INTO import_warnings VALUES (?, ?)", [self.file_id, warning])
-        return warnings
+        self.warnings += warnings
 
     def _reject_short_rows(self) -> None:
         names = " ".join(f"WHEN 'c{i}' THEN {_quote(h)}" for i, h in enumerate(self.layout.header))
@@ -415,8 +413,7 @@ class FileLoader:
             if column.never_negative:
                 reasons.append(f"SELECT line_no, {header}, {raw}, 'cannot be negative' "
                                f"FROM {self.staged} WHERE {value} < 0")  # fmt: skip
-            if column.kind == "decimal":
-                self._warn_rounded(column, raw)
+        self._warn_rounded()
         date = self.report.date_column
         if date in self.located and self.report.table in DATED_TABLES:
             reasons += self._implausible_dates(self.report.column(date), values[date])
@@ -452,20 +449,30 @@ class FileLoader:
             f"{start})' FROM {self.staged} WHERE {value} < DATE '{floor}'",
         ]
 
-    def _warn_rounded(self, column: Column, raw: str) -> None:
-        """Amounts are stored to the cent; a finer value is rounded, and the file says so."""
-        text = number_text(raw, self.style.numbers if self.report.localised_numbers else "plain")
-        found = self.con.execute(
-            f"SELECT count(*), arg_min({raw}, line_no), min(line_no) FROM {self.staged} "
-            f"WHERE TRY_CAST({text} AS DECIMAL(38,10)) <> TRY_CAST({text} AS DECIMAL(18,2))"
-        ).fetchone()
-        if not found or not found[0]:
+    def _warn_rounded(self) -> None:
+        """Amounts are stored to the cent; a finer value is rounded, and the file says so (one
+        scan for every amount column)."""
+        columns = [c for c in self.report.columns if c.kind == "decimal" and c.name in self.located]
+        if not columns:
             return
-        header = self.layout.header[self.located[column.name]]
-        self.rounded.append(
-            f"line {found[2]}, column {header}: {found[1]} has more than two decimals and is "
-            f"stored rounded to the cent ({found[0]} value(s) in this column)"
-        )
+        numbers = self.style.numbers if self.report.localised_numbers else "plain"
+        parts = []
+        for column in columns:
+            raw = self._text(column)
+            text = number_text(raw, numbers)
+            finer = f"TRY_CAST({text} AS DECIMAL(38,10)) <> TRY_CAST({text} AS DECIMAL(18,2))"
+            parts += [f"count(*) FILTER ({finer})", f"arg_min({raw}, line_no) FILTER ({finer})",
+                      f"min(line_no) FILTER ({finer})"]  # fmt: skip
+        found = self.con.execute(f"SELECT {', '.join(parts)} FROM {self.staged}").fetchone()
+        assert found is not None
+        for i, column in enumerate(columns):
+            count, example, line = found[3 * i : 3 * i + 3]
+            if count:
+                header = self.layout.header[self.located[column.name]]
+                self.warnings.append(
+                    f"line {line}, column {header}: {example} has more than two decimals and is "
+                    f"stored rounded to the cent ({count} value(s) in this column)"
+                )
 
     def _kept(self) -> str:
         """The staged rows that were not rejected (a table name or a subquery)."""
@@ -601,7 +608,7 @@ class FileLoader:
         return (min(firsts) if firsts else None, max(lasts) if lasts else None)
 
     def _check(self) -> list[str]:
-        warnings = list(self.rounded)
+        warnings = list(self.warnings)
         if self.report.check is not None:
             found = self.con.execute(self.report.check(self.file_id)).fetchall()
             warnings += [str(row[0]) for row in found]
