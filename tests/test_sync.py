@@ -562,7 +562,7 @@ def test_a_first_sync_pulls_the_recent_days_first_then_backfills_newest_first(
     assert calls[:5] == ["createReport"] * 4 + ["getReportDocument"]
     recent_from = TODAY - dt.timedelta(days=119)
     recent = [w for w in windows if w[0] >= recent_from]
-    older = windows[len(recent):]
+    older = windows[len(recent) :]
     assert recent_done == [len(recent)]
     assert recent[0][0] == recent_from
     assert recent[-1][1] == TODAY

@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from recoup.cli import main
 from recoup.simulate import SimConfig, simulate
 from recoup.web.routes.login import next_page
-from recoup.web.routes.setup import windows
+from recoup.web.routes.settings import windows
 from recoup.workspace import DB_NAME, connect
 from tests.claim_files import newer_reimbursements, payment
 from tests.fake_spapi import CLIENT_SECRET, REFRESH_TOKEN, Fake, FakeServer, Served

@@ -19,28 +19,20 @@ from typing import Any
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from recoup import clock
+from recoup import claims, clock
 from recoup.coverage import Coverage, needs_text, wanted_days
-from recoup.engines import Engine
+from recoup.engines import Engine, duckdb_engine
+from recoup.findings import STORED
 from recoup.money import cents
-from recoup.policy import Policy, Window
+from recoup.policy import Policy, Window, load_policy
 from recoup.reports.marketplaces import CURRENCY_OF
 from recoup.rules import RULES, Rule
 from recoup.rules.context import Context, stack
 from recoup.rules.valuation import valued
-from recoup.settings import AuditSettings
+from recoup.settings import AuditSettings, Settings
+from recoup.workspace import Workspace
 
-COLUMNS = (
-    "finding_id", "kind", "marketplace", "fnsku", "msku", "asin", "fulfillment_center",
-    "reference_id", "order_id", "shipment_id", "removal_order_id", "reimbursement_id",
-    "event_date", "quantity", "unit_value", "amount", "currency", "value_basis",
-    "window_opens", "window_closes", "state", "evidence", "needs",
-)  # fmt: skip
-# A finding's state as of the audit; `unverified`: the reports that could cancel it do not cover
-# the days it needs (principle 11), so it is never drafted.
-STATES = ("claimable", "not_yet", "expired", "unverified")
 IDS = ("reference_id", "order_id", "shipment_id", "removal_order_id", "reimbursement_id")
-STORED = (*COLUMNS, "window_id")  # the contract's columns, and the policy window's id
 ZERO = Decimal("0.00")
 
 OnRule = Callable[[str, int, int], None]  # (kind, rules done, rules in all)
@@ -315,20 +307,44 @@ def store(con: Any, audit: Audit) -> None:
         raise
 
 
-def totals(
-    findings: Iterable[dict[str, Any]], by: tuple[str, ...] = ("kind", "state")
-) -> dict[tuple[Any, ...], list[Any]]:
-    """[count, units, amount] of the findings per value of the `by` columns."""
-    out: dict[tuple[Any, ...], list[Any]] = {}
-    for f in findings:
-        total = out.setdefault(tuple(f[c] for c in by), [0, 0, Decimal(0)])
-        total[0] += 1
-        total[1] += f["quantity"]
-        total[2] += f["amount"]
-    return out
-
-
 def file_names(con: Any) -> dict[int, str]:
     """Evidence names a file as the seller saved it (no folder), or `archive!member`."""
     rows = con.execute("SELECT file_id, name FROM source_files").fetchall()
     return {int(i): str(name).replace("\\", "/").rsplit("/", 1)[-1] for i, name in rows}
+
+
+def audit_account(
+    workspace: Workspace,
+    settings: Settings,
+    account: str,
+    as_of: dt.date,
+    *,
+    engine: Engine | None = None,
+    on_rule: OnRule | None = None,
+) -> Audit:
+    """Audit one account and store its findings (the CLI and the dashboard's audit job).
+    Raises PolicyError when a window row in recoup.toml cannot be read, and FutureAudit for
+    an as-of after today: such an audit would expire every draft for good."""
+    refuse_future(as_of)
+    policy = load_policy(settings.audit.windows, settings.audit.cost_basis)
+    engine = engine or duckdb_engine(workspace.con, memory_limit=settings.audit.memory_limit)
+    result = run(
+        engine, account, as_of, policy, file_names(workspace.con),
+        options=settings.audit, on_rule=on_rule,
+    )  # fmt: skip
+    store(workspace.con, result)
+    return result
+
+
+def audit_and_claims(
+    workspace: Workspace,
+    settings: Settings,
+    account: str,
+    as_of: dt.date,
+    *,
+    engine: Engine | None = None,
+    on_rule: OnRule | None = None,
+) -> tuple[Audit, claims.Updated]:
+    """Audit, then bring the claims in line: new drafts, flags, reimbursements matched."""
+    result = audit_account(workspace, settings, account, as_of, engine=engine, on_rule=on_rule)
+    return result, claims.after_audit(workspace.con, account, as_of)

@@ -21,10 +21,10 @@ from decimal import Decimal
 from typing import Any
 
 from recoup import clock
-from recoup.audit import STORED
 from recoup.claims import store
 from recoup.claims.forms import form
 from recoup.claims.store import MEMBER_COLUMNS
+from recoup.findings import STORED
 
 SNAPSHOT = tuple(c for c in MEMBER_COLUMNS if c not in ("claim_id", "removed_on", "removed_why"))
 

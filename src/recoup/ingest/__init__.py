@@ -21,9 +21,9 @@ from recoup.ingest.decode import (
     transcribe,
 )
 from recoup.ingest.errors import FileProblem
+from recoup.ingest.files import Incoming, expand
 from recoup.ingest.load import FileLoader, register
 from recoup.ingest.rawstore import copy_in
-from recoup.ingest.sources import Incoming, expand
 from recoup.reports import DATED_TABLES, by_table
 from recoup.reports.base import DayBased
 from recoup.workspace import Workspace
@@ -204,8 +204,12 @@ class Covered:
             return
         by_market: dict[str, list[FileResult]] = {}
         for r in results:
-            if r.status == "imported" and r.table in DATED_TABLES and \
-                    isinstance(r.first_date, dt.date) and isinstance(r.last_date, dt.date):
+            if (
+                r.status == "imported"
+                and r.table in DATED_TABLES
+                and isinstance(r.first_date, dt.date)
+                and isinstance(r.last_date, dt.date)
+            ):
                 for market in self._markets(r):
                     by_market.setdefault(market, []).append(r)
         con = workspace.con

@@ -19,7 +19,7 @@ from typing import IO
 
 from recoup.ingest.decode import HEAD_BYTES, detect
 from recoup.ingest.errors import FileProblem
-from recoup.ingest.sources import Incoming
+from recoup.ingest.files import Incoming
 
 CHUNK = 8 * 1024 * 1024
 # Reports are text that packs 10 to 20 times smaller (a 5.9 GB ledger zips to about 400 MB), so

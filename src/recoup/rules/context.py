@@ -1,7 +1,7 @@
 """What a rule sees: the canonical tables of one account up to the as-of date, on one backend.
 
 Rules never touch a connection. They ask the context for tables (already limited to the account)
-and for the shared allocations of `recoup.rules.shared`, which are computed once per audit and
+and for the shared allocations of `recoup.rules.allocation`, which are computed once per audit and
 cached on the backend, so every rule sees the same allocation of every reimbursement unit.
 """
 

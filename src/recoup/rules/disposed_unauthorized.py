@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
-from recoup.rules import shared
+from recoup.rules import allocation
 from recoup.rules.context import Context
 from recoup.rules.warehouse_lost import ledger_contributions
 
@@ -22,6 +22,6 @@ PROVEN_BY: tuple[str, ...] = ("removal_orders", "reimbursements")
 
 
 def find(ctx: Context) -> ir.Table:
-    rows = ctx.shared("warehouse", shared.warehouse)["disposed"]
+    rows = ctx.shared("warehouse", allocation.warehouse)["disposed"]
     rows = rows.filter(rows.owed > 0)
     return ledger_contributions(rows, KIND)

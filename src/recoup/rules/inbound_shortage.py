@@ -17,7 +17,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
-from recoup.rules import inputs, shared
+from recoup.rules import allocation, inputs
 from recoup.rules.context import Context, contributions, earliest, proof, stack
 from recoup.rules.fifo import allocate
 
@@ -92,7 +92,7 @@ def _by_case_id(ctx: Context, items: ir.Table, paid: ir.Table) -> tuple[ir.Table
     )
     targeted = joined.mutate(shipment_id=joined.c_shipment).drop("c_market", "c_case", "c_shipment")
     items, _placed = allocate(
-        items, targeted, [*shared.KEYS, "shipment_id"], day="clock", units="units",
+        items, targeted, [*allocation.KEYS, "shipment_id"], day="clock", units="units",
         canceller_day="approval_date", canceller_units="net_units",
         canceller_ties=["reimbursement_id"],
     )  # fmt: skip
@@ -104,13 +104,13 @@ def _by_case_id(ctx: Context, items: ir.Table, paid: ir.Table) -> tuple[ir.Table
 def find(ctx: Context) -> ir.Table:
     items = short_items(ctx)
     items = items.mutate(_first=earliest(items, "clock"))
-    paid = ctx.shared("paid_units", shared.paid_units)
+    paid = ctx.shared("paid_units", allocation.paid_units)
     paid = paid.filter(paid.reason.isin(("Lost_Inbound", "Damaged_Inbound")))
     items, paid = _by_case_id(ctx, items, paid)
     # Same-day items are taken by shipment id (principle 5); payments count net of reversed
     # units that found units explain (principle 7).
     items, _unused = allocate(
-        items, paid, shared.KEYS, day="clock", units="units", canceller_day="approval_date",
+        items, paid, allocation.KEYS, day="clock", units="units", canceller_day="approval_date",
         canceller_units="net_units", canceller_ties=["reimbursement_id"],
         candidate_ties=["shipment_id"],
     )  # fmt: skip
@@ -125,8 +125,14 @@ def find(ctx: Context) -> ir.Table:
         )  # fmt: skip
 
     parts = [
-        one(owed, owed.units - owed.cancelled, "inbound_shipment_items", owed.file_id, owed.line,
-            needs=proof("reimbursements", owed._first)),
+        one(
+            owed,
+            owed.units - owed.cancelled,
+            "inbound_shipment_items",
+            owed.file_id,
+            owed.line,
+            needs=proof("reimbursements", owed._first),
+        ),
         one(owed, 0, "inbound_shipments", owed.s_file, owed.s_line),
     ]
     receipts = _receipts(ctx)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ibis.expr.types as ir
 from ibis import _
 
-from recoup.rules import inputs, shared
+from recoup.rules import allocation, inputs
 from recoup.rules.context import Context, contributions, earliest, proof, stack
 from recoup.rules.fifo import allocate
 
@@ -38,9 +38,9 @@ def find(ctx: Context) -> ir.Table:
     orders = orders.mutate(units=short.cast("int64"), _cid=inputs.row_id(orders, "O"))
     orders = orders.filter(orders.units > 0)
     orders = orders.mutate(_first=earliest(orders, "last_updated_date"))
-    paid = ctx.shared("paid_units", shared.paid_units)
+    paid = ctx.shared("paid_units", allocation.paid_units)
     orders, _unused = allocate(
-        orders, paid.filter(paid.reason == "Lost_Outbound"), shared.KEYS,
+        orders, paid.filter(paid.reason == "Lost_Outbound"), allocation.KEYS,
         day="last_updated_date", units="units", canceller_day="approval_date",
         canceller_units="net_units", canceller_ties=["reimbursement_id"],
         candidate_ties=["order_id"],
@@ -81,7 +81,7 @@ def _received_short(ctx: Context, paid: ir.Table) -> ir.Table:
     ).filter(_.units > 0)
     ships = ships.mutate(_first=earliest(ships, "shipment_date"))
     ships, _unused = allocate(
-        ships, paid, shared.KEYS, day="shipment_date", units="units",
+        ships, paid, allocation.KEYS, day="shipment_date", units="units",
         canceller_day="approval_date", canceller_units="net_units",
         canceller_ties=["reimbursement_id"], candidate_ties=["order_id"],
     )  # fmt: skip

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from recoup.rules import shared
+from recoup.rules import allocation
 from recoup.rules.context import Context, contributions, earliest, proof
 
 KIND = "return_damaged_by_amazon"
@@ -25,7 +25,7 @@ PROVEN_BY: tuple[str, ...] = ("reimbursements",)
 
 
 def find(ctx: Context) -> ir.Table:
-    rows = ctx.shared("returns_damaged", shared.returns_damaged)
+    rows = ctx.shared("returns_damaged", allocation.returns_damaged)
     rows = rows.mutate(_first=earliest(rows, "clock"))
     rows = rows.filter(rows.owed > 0)
     known = rows.f_money.notnull() & (rows.f_units > 0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from recoup.rules import shared
+from recoup.rules import allocation
 from recoup.rules.context import Context, contributions, proof
 
 KIND = "return_not_received"
@@ -27,7 +27,7 @@ PROOF_DAYS_BEFORE = 45  # a return or payment may come shortly before the refund
 
 
 def find(ctx: Context) -> ir.Table:
-    rows = ctx.shared("returns_not_received", shared.returns_not_received)
+    rows = ctx.shared("returns_not_received", allocation.returns_not_received)
     rows = rows.filter(rows.owed > 0)
     since = rows.day - ibis.interval(days=PROOF_DAYS_BEFORE)
     return contributions(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from recoup.rules import inputs, shared
+from recoup.rules import allocation, inputs
 from recoup.rules.context import Context, contributions, proof
 
 KIND = "reversal_unmatched"
@@ -22,9 +22,9 @@ PROVEN_BY: tuple[str, ...] = ("ledger_detail", "customer_returns")
 
 
 def find(ctx: Context) -> ir.Table:
-    r = ctx.shared("reversals", shared.reversals)
+    r = ctx.shared("reversals", allocation.reversals)
     r = r.filter(r.reversed > r.explained)
-    until = r.approval_date + ibis.interval(days=shared.EXPLAINED_WITHIN_DAYS)
+    until = r.approval_date + ibis.interval(days=allocation.EXPLAINED_WITHIN_DAYS)
     return contributions(
         r, kind=KIND, marketplace=r.marketplace, fnsku=r.fnsku, msku=r.sku, asin=r.asin,
         order_id=r.amazon_order_id, reimbursement_id=r.reimbursement_id,

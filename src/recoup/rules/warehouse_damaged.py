@@ -14,7 +14,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from recoup.rules import shared
+from recoup.rules import allocation
 from recoup.rules.context import Context
 from recoup.rules.warehouse_lost import ledger_contributions, owed_rows
 
@@ -25,7 +25,7 @@ PROVEN_BY: tuple[str, ...] = ("reimbursements",)  # legacy rows only, as warehou
 
 
 def find(ctx: Context) -> ir.Table:
-    rows = owed_rows(ctx, shared.DAMAGED, "Damaged_Warehouse", False)
+    rows = owed_rows(ctx, allocation.DAMAGED, "Damaged_Warehouse", False)
     if ctx.options.claim_unsellable_damage:
         return ledger_contributions(rows, KIND)
     basis = (rows.reason == "E").ifelse(ibis.null("string"), ibis.literal("unsellable"))

@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
-from recoup.rules import inputs, shared
+from recoup.rules import allocation, inputs
 from recoup.rules.context import Context, contributions, earliest, proof, stack
 from recoup.rules.fifo import allocate
 
@@ -27,7 +27,7 @@ PROVEN_BY: tuple[str, ...] = ("reimbursements",)  # legacy rows: Unreconciled Qu
 
 def owed_rows(ctx: Context, reasons: tuple[str, ...], pays: str, found_first: bool) -> ir.Table:
     """Rows with `owed` units: the unreconciled quantity, or the legacy FIFO without it."""
-    rows = shared.warehouse_rows(ctx, reasons)
+    rows = allocation.warehouse_rows(ctx, reasons)
     # Amazon's own attribution: nothing left to prove (principle 11).
     current = rows.filter(rows.unreconciled_quantity.notnull()).mutate(
         owed=_.unreconciled_quantity.cast("int64"), _proof=ibis.null("string")
@@ -39,11 +39,11 @@ def owed_rows(ctx: Context, reasons: tuple[str, ...], pays: str, found_first: bo
         found = led.filter(
             (led.event_type == "Adjustments") & (led.reason == "F") & (led.quantity > 0)
         ).mutate(_xid=inputs.row_id(led, "L"), units=_.quantity.cast("int64"))
-        legacy, _unused = allocate(legacy, found, shared.KEYS, day="date", units="units")
+        legacy, _unused = allocate(legacy, found, allocation.KEYS, day="date", units="units")
         legacy = legacy.mutate(units=_.units - _.cancelled).drop("cancelled")
-    paid = ctx.shared("paid_units", shared.paid_units)
+    paid = ctx.shared("paid_units", allocation.paid_units)
     legacy, _unused = allocate(
-        legacy, paid.filter(paid.reason == pays), shared.KEYS, day="date", units="units",
+        legacy, paid.filter(paid.reason == pays), allocation.KEYS, day="date", units="units",
         canceller_day="approval_date", canceller_units="net_units",
         canceller_ties=["reimbursement_id"],
     )  # fmt: skip
@@ -73,4 +73,4 @@ def ledger_contributions(rows: ir.Table, kind: str, basis: ir.Value | None = Non
 
 
 def find(ctx: Context) -> ir.Table:
-    return ledger_contributions(owed_rows(ctx, shared.LOST, "Lost_Warehouse", True), KIND)
+    return ledger_contributions(owed_rows(ctx, allocation.LOST, "Lost_Warehouse", True), KIND)

@@ -125,8 +125,7 @@ class Sync:
 
     def backfill_to(self, marketplace: str, pull: str) -> dt.date | None:
         found = self.sql(
-            "SELECT backfill_to FROM sync_state WHERE account = ? AND marketplace = ? "
-            "AND pull = ?",
+            "SELECT backfill_to FROM sync_state WHERE account = ? AND marketplace = ? AND pull = ?",
             [self.account, marketplace, pull],
         )
         return found[0][0] if found else None
@@ -165,7 +164,7 @@ class Sync:
         return bool(found and found[0][0])
 
     def progress(self, done: int, total: int) -> str:
-        """"backfill 37 of 96 reports, about 40 minutes left at Amazon's stated rate"."""
+        """Says, e.g., "backfill 37 of 96 reports, about 40 minutes left at Amazon's rate"."""
         if not total:
             return "nothing older to backfill"
         rate = getattr(self.source, "rate", None)

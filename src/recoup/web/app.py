@@ -19,7 +19,8 @@ from recoup.claims.store import ClaimError
 from recoup.settings import Settings
 from recoup.web.dashboard import Dashboard, Refused, partial
 from recoup.web.jobs import JobRunning
-from recoup.web.routes import claims, findings, imports, login, overview, setup
+from recoup.web.routes import claims, findings, imports, login, overview
+from recoup.web.routes import settings as settings_page
 from recoup.web.security import Guard
 from recoup.workspace import WorkspaceBusy, WorkspaceError
 
@@ -31,7 +32,7 @@ def create_app(root: Path, settings: Settings, guard: Guard) -> FastAPI:
     app.middleware("http")(guard)
     static = resources.files("recoup.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (overview, findings, claims, imports, setup, login):
+    for module in (overview, findings, claims, imports, settings_page, login):
         app.include_router(module.router)
 
     @app.exception_handler(WorkspaceBusy)

@@ -22,8 +22,8 @@ from typing import Any
 
 from recoup import audit as auditing
 from recoup import claims
-from recoup.audit_cli import audit_account
 from recoup.coverage import Span
+from recoup.findings import totals
 from recoup.ingest import FileResult, import_paths
 from recoup.policy import PolicyError
 from recoup.settings import Settings
@@ -83,7 +83,7 @@ class Job:
     @property
     def summary(self) -> dict[str, Any]:
         """Counts for the result panel: files by outcome, findings by kind and state."""
-        found = auditing.totals(self.audit.findings, ("kind", "state", "currency")) if (
+        found = totals(self.audit.findings, ("kind", "state", "currency")) if (
             self.audit) else {}  # fmt: skip
         return {
             "imported": sum(f.status == "imported" for f in self.files),
@@ -205,7 +205,9 @@ class Jobs:
 
         def work(job: Job) -> None:
             with Workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
-                job.audit = audit_account(workspace, self.settings, account, as_of, on_rule=on_rule)
+                job.audit = auditing.audit_account(
+                    workspace, self.settings, account, as_of, on_rule=on_rule
+                )
                 job.step = "drafting claims and matching reimbursements"
                 job.updates.append(claims.after_audit(workspace.con, account, as_of))
 
@@ -274,6 +276,7 @@ class Jobs:
         try:
             sync = Sync(self.root, source, account, today, self.settings.sync, say=say,
                         sleep=time.sleep)  # fmt: skip
+
             def audit() -> None:
                 """Audit what the sync brought so far, as `recoup sync` does."""
 
@@ -282,7 +285,7 @@ class Jobs:
                                 if kind else "storing the findings")  # fmt: skip
 
                 with Workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
-                    job.audit = audit_account(workspace, self.settings, account, today,
+                    job.audit = auditing.audit_account(workspace, self.settings, account, today,
                                               on_rule=on_rule)  # fmt: skip
                     job.step = "drafting claims and matching reimbursements"
                     job.updates.append(claims.after_audit(workspace.con, account, today))

@@ -12,10 +12,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from recoup import clock
-from recoup.audit import COLUMNS, STATES
 from recoup.claims import evidence
 from recoup.claims.store import dicts
-from recoup.findings import latest_as_of
+from recoup.findings import COLUMNS, STATES, latest_as_of
 from recoup.rules import KINDS, RULES
 from recoup.web import db
 from recoup.web.dashboard import partial

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from recoup import clock
@@ -16,10 +15,10 @@ from recoup.claims import Updated, drafts, figures, filing_list, store, workflow
 from recoup.claims import export as exporting
 from recoup.claims.matching import match
 from recoup.claims.store import STATES, ClaimError
+from recoup.cli.output import emit, print_figures, print_update, summary_console
 from recoup.policy import PolicyError, load_policy
 from recoup.rules import KINDS
 from recoup.settings import Settings
-from recoup.summary import emit, summary_console
 from recoup.workspace import Workspace
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
@@ -32,12 +31,6 @@ def _context(ctx: click.Context, account: str | None) -> tuple[Settings, str, Pa
 
 def _day(value: dt.datetime | None) -> dt.date:
     return value.date() if value else clock.today()
-
-
-def print_update(console: Console, updated: Updated) -> None:
-    """One or two lines after an audit or import: what changed in the claims."""
-    for line in updated.lines():
-        console.print(line, markup=False, style="yellow" if "flagged" in line else None)
 
 
 @click.group("claims")
@@ -243,34 +236,3 @@ def summary_command(ctx: click.Context, account: str | None) -> None:
     with Workspace(root) as workspace:
         result = figures.figures(workspace.con, account)
     print_figures(summary_console(), result)
-
-
-def print_figures(console: Console, result: figures.Figures) -> None:
-    table = Table(title=f"Money for account {result.account} (audit as of {result.as_of}, "
-                  f"today {result.today})", title_justify="left")  # fmt: skip
-    table.add_column("kind")
-    for measure in figures.MEASURES:
-        table.add_column(measure, justify="right")
-    totals = {(r["measure"], r["kind"], r["currency"]): r["amount"]
-              for r in result.totals(("measure", "kind", "currency"))}  # fmt: skip
-    currencies = sorted({r["currency"] or "" for r in result.rows})
-    for kind in KINDS:
-        cells = [
-            " ".join(f"{totals[m, kind, c]:,.2f}" for c in currencies if (m, kind, c) in totals)
-            or "-"
-            for m in figures.MEASURES
-        ]
-        table.add_row(kind, *cells)
-    grand = {(r["measure"], r["currency"]): r["amount"] for r in result.totals()}
-    table.add_row("[bold]total[/bold]", *(
-        " ".join(f"{grand[m, c]:,.2f} {c}" for c in currencies if (m, c) in grand) or "-"
-        for m in figures.MEASURES))  # fmt: skip
-    console.print(table)
-    for d in result.deadlines:
-        console.print(f"Closing within {d['days']} days: {d['count']} finding(s), "
-                      f"{d['amount']:,.2f} {d['currency']}")  # fmt: skip
-    for c in result.next_claims:
-        console.print(
-            f"  {c['claim_id']} {c['kind']} {c['group_key']}: {c['amount']:,.2f} "
-            f"{c['currency']}, closes {c['window_closes']} ({c['days_left']} d)"
-        )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
@@ -13,45 +12,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from recoup import audit as auditing
-from recoup import claims, clock, coverage
+from recoup import claims, clock
 from recoup import findings as stored
-from recoup.audit import STATES
-from recoup.claims_cli import print_update
-from recoup.engines import Engine, duckdb_engine, spark_engine
+from recoup.cli.context import settings_of
+from recoup.cli.output import emit, print_audit, print_update, summary_console
+from recoup.engines import Engine, spark_engine
+from recoup.findings import STATES
 from recoup.lake import export_lake
-from recoup.policy import PolicyError, load_policy
+from recoup.policy import PolicyError
 from recoup.rules import KINDS
 from recoup.settings import Settings
-from recoup.summary import emit, summary_console
 from recoup.workspace import Workspace
-
-
-def _settings(ctx: click.Context) -> Settings:
-    settings: Settings = ctx.obj["settings"]
-    return settings
-
-
-def audit_account(
-    workspace: Workspace,
-    settings: Settings,
-    account: str,
-    as_of: dt.date,
-    *,
-    engine: Engine | None = None,
-    on_rule: auditing.OnRule | None = None,
-) -> auditing.Audit:
-    """Audit one account and store its findings (the CLI and the dashboard's audit job).
-    Raises PolicyError when a window row in recoup.toml cannot be read, and FutureAudit for
-    an as-of after today: such an audit would expire every draft for good."""
-    auditing.refuse_future(as_of)
-    policy = load_policy(settings.audit.windows, settings.audit.cost_basis)
-    engine = engine or duckdb_engine(workspace.con, memory_limit=settings.audit.memory_limit)
-    names = auditing.file_names(workspace.con)
-    result = auditing.run(
-        engine, account, as_of, policy, names, options=settings.audit, on_rule=on_rule
-    )
-    auditing.store(workspace.con, result)
-    return result
 
 
 def run_audit(
@@ -60,8 +31,8 @@ def run_audit(
     account: str,
     as_of: dt.date,
     engine: Engine | None = None,
-) -> auditing.Audit:
-    """Audit one account with a progress bar, store the findings, return them."""
+) -> tuple[auditing.Audit, claims.Updated]:
+    """Audit one account with a progress bar, store the findings, bring the claims in line."""
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=Console(stderr=True), transient=True,
@@ -72,68 +43,11 @@ def run_audit(
             progress.update(task, completed=done, description=f"auditing: {kind or 'summing up'}")
 
         try:
-            return audit_account(
+            return auditing.audit_and_claims(
                 workspace, settings, account, as_of, engine=engine, on_rule=on_rule
             )
         except (PolicyError, auditing.FutureAudit) as error:
             raise click.ClickException(str(error)) from None
-
-
-def audit_and_claims(
-    workspace: Workspace,
-    settings: Settings,
-    account: str,
-    as_of: dt.date,
-    engine: Engine | None = None,
-) -> tuple[auditing.Audit, claims.Updated]:
-    """Audit, then bring the claims in line: new drafts, flags, reimbursements matched."""
-    result = run_audit(workspace, settings, account, as_of, engine)
-    return result, claims.after_audit(workspace.con, account, as_of)
-
-
-def print_audit(console: Console, result: auditing.Audit) -> None:
-    totals = auditing.totals(result.findings)
-    currencies = {str(f["currency"]) for f in result.findings}
-    money = "/".join(sorted(currencies)) or "money"
-    table = Table(
-        title=f"Findings for account {result.account} as of {result.as_of} "
-        f"(count / units / {money})",
-        title_justify="left",
-    )
-    table.add_column("finding kind")
-    for state in STATES:
-        table.add_column(state.replace("_", " "), justify="right")
-    for kind in KINDS:
-        if kind in result.skipped:
-            table.add_row(kind, f"[dim]skipped: {result.skipped[kind]}[/dim]", "", "", "")
-            continue
-        table.add_row(kind, *(_cell(totals.get((kind, s))) for s in STATES))
-    table.add_row(
-        "[bold]total[/bold]",
-        *(_cell([sum(totals[k, s][i] for k in KINDS if (k, s) in totals) for i in range(3)])
-          for s in STATES),
-    )  # fmt: skip
-    console.print(table)
-    print_downloads(console, result.findings)
-
-
-def print_downloads(console: Console, findings: list[dict[str, Any]]) -> None:
-    """What to download to verify the unverified findings (principle 11), the most money first."""
-    wanted = coverage.downloads(findings)
-    if not wanted:
-        return
-    console.print(
-        "[bold]Unverified[/bold]: these findings are not claimed until the reports that could "
-        "cancel them cover their days."
-    )
-    for download in wanted:
-        console.print(f"- {download.sentence()}")
-
-
-def _cell(total: list[Any] | None) -> str:
-    if not total or not total[0]:
-        return "-"
-    return f"{total[0]} / {total[1]} / {total[2]:,.2f}"
 
 
 @click.command("audit")
@@ -156,7 +70,7 @@ def audit_command(  # noqa: PLR0917 - one parameter per option
     spark_master: str | None,
 ) -> None:
     """Run every rule, store the findings and print what is owed by kind and state."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     account = account or settings.account
     day = as_of.date() if as_of else clock.today()
     try:
@@ -171,7 +85,7 @@ def audit_command(  # noqa: PLR0917 - one parameter per option
                 raise click.UsageError("--engine spark needs --lake DIR (see recoup export-lake)")
             chosen = spark_engine(lake, spark_master)
         try:
-            result, updated = audit_and_claims(workspace, settings, account, day, chosen)
+            result, updated = run_audit(workspace, settings, account, day, chosen)
         finally:
             if chosen is not None:
                 chosen.close()
@@ -205,7 +119,7 @@ def findings_command(  # noqa: PLR0917 - one parameter per option
     output: Path | None,
 ) -> None:
     """Export the findings of an audit (columns as in the export contract)."""
-    account = account or _settings(ctx).account
+    account = account or settings_of(ctx).account
     with Workspace(ctx.obj["workspace"]) as workspace:
         day = as_of.date() if as_of else stored.latest_as_of(workspace.con, account)
         if day is None:

@@ -13,13 +13,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from recoup import claims
-from recoup.claims_cli import print_update
+from recoup.cli.output import print_audit, print_update, summary_console
 from recoup.settings import Settings
 from recoup.sources import credentials as creds
 from recoup.sources.catalog import BY_NAME
 from recoup.sources.spapi import SourceError, SpApiSource
 from recoup.sources.sync import AuditWhenNew, Outcome, Sync, run
-from recoup.summary import summary_console
 from recoup.workspace import Workspace
 
 
@@ -77,13 +76,14 @@ def sync_command(
                say=lambda text: err.print(f"  {escape(text)}"), sleep=time.sleep)  # fmt: skip
     err.print(f"Syncing account {account} ({', '.join(credentials.marketplaces)}) from "
               f"{credentials.endpoint}")  # fmt: skip
+
     def audit() -> None:
         """Audit what the sync brought so far: the recent days every open claim depends on
         are in; days not pulled yet leave their findings unverified (principle 11)."""
-        from recoup.audit_cli import audit_and_claims, print_audit  # noqa: PLC0415 - heavy
+        from recoup.cli.audit import run_audit  # noqa: PLC0415 - ibis, only when there is news
 
         with Workspace(root) as workspace:
-            result, updated = audit_and_claims(workspace, settings, account, today)
+            result, updated = run_audit(workspace, settings, account, today)
         print_audit(console, result)
         print_update(console, updated)
 

@@ -1,4 +1,5 @@
-"""The one-screen summaries printed at the end of `recoup import` and by `recoup status`."""
+"""Everything the CLI prints: the import and status summaries, the audit table, what changed in
+the claims, the money figures, and the progress bars."""
 
 from __future__ import annotations
 
@@ -6,17 +7,25 @@ import re
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
+from recoup import coverage, findings
+from recoup.claims import Updated, figures
 from recoup.ingest import FileResult
+from recoup.rules import KINDS
 from recoup.workspace import unwritable
 
+if TYPE_CHECKING:
+    from recoup.audit import Audit
+
 MAX_REJECTS_SHOWN = 10
+LARGE_FILE = 1024 * 1024  # files from this size on get a progress bar
 # Control characters, and the bidirectional overrides that make a terminal show text reversed.
 UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -148,3 +157,113 @@ def _covers(by_market: dict[str, Any]) -> str:
         holes = ", ".join(f"{a}..{b}" for a, b in found["gaps"])
         lines.append(f"{market} {spans}" + (f" [red]gaps {holes}[/red]" if holes else ""))
     return "\n".join(lines) or "-"
+
+
+def print_audit(console: Console, result: Audit) -> None:
+    totals = findings.totals(result.findings)
+    currencies = {str(f["currency"]) for f in result.findings}
+    money = "/".join(sorted(currencies)) or "money"
+    table = Table(
+        title=f"Findings for account {result.account} as of {result.as_of} "
+        f"(count / units / {money})",
+        title_justify="left",
+    )
+    table.add_column("finding kind")
+    for state in findings.STATES:
+        table.add_column(state.replace("_", " "), justify="right")
+    for kind in KINDS:
+        if kind in result.skipped:
+            table.add_row(kind, f"[dim]skipped: {result.skipped[kind]}[/dim]", "", "", "")
+            continue
+        table.add_row(kind, *(_cell(totals.get((kind, s))) for s in findings.STATES))
+    table.add_row(
+        "[bold]total[/bold]",
+        *(_cell([sum(totals[k, s][i] for k in KINDS if (k, s) in totals) for i in range(3)])
+          for s in findings.STATES),
+    )  # fmt: skip
+    console.print(table)
+    print_downloads(console, result.findings)
+
+
+def print_downloads(console: Console, rows: list[dict[str, Any]]) -> None:
+    """What to download to verify the unverified findings (principle 11), the most money first."""
+    wanted = coverage.downloads(rows)
+    if not wanted:
+        return
+    console.print(
+        "[bold]Unverified[/bold]: these findings are not claimed until the reports that could "
+        "cancel them cover their days."
+    )
+    for download in wanted:
+        console.print(f"- {download.sentence()}")
+
+
+def _cell(total: list[Any] | None) -> str:
+    if not total or not total[0]:
+        return "-"
+    return f"{total[0]} / {total[1]} / {total[2]:,.2f}"
+
+
+def print_update(console: Console, updated: Updated) -> None:
+    """One or two lines after an audit or import: what changed in the claims."""
+    for line in updated.lines():
+        console.print(line, markup=False, style="yellow" if "flagged" in line else None)
+
+
+def print_figures(console: Console, result: figures.Figures) -> None:
+    table = Table(title=f"Money for account {result.account} (audit as of {result.as_of}, "
+                  f"today {result.today})", title_justify="left")  # fmt: skip
+    table.add_column("kind")
+    for measure in figures.MEASURES:
+        table.add_column(measure, justify="right")
+    totals = {(r["measure"], r["kind"], r["currency"]): r["amount"]
+              for r in result.totals(("measure", "kind", "currency"))}  # fmt: skip
+    currencies = sorted({r["currency"] or "" for r in result.rows})
+    for kind in KINDS:
+        cells = [
+            " ".join(f"{totals[m, kind, c]:,.2f}" for c in currencies if (m, kind, c) in totals)
+            or "-"
+            for m in figures.MEASURES
+        ]
+        table.add_row(kind, *cells)
+    grand = {(r["measure"], r["currency"]): r["amount"] for r in result.totals()}
+    table.add_row("[bold]total[/bold]", *(
+        " ".join(f"{grand[m, c]:,.2f} {c}" for c in currencies if (m, c) in grand) or "-"
+        for m in figures.MEASURES))  # fmt: skip
+    console.print(table)
+    for d in result.deadlines:
+        console.print(f"Closing within {d['days']} days: {d['count']} finding(s), "
+                      f"{d['amount']:,.2f} {d['currency']}")  # fmt: skip
+    for c in result.next_claims:
+        console.print(
+            f"  {c['claim_id']} {c['kind']} {c['group_key']}: {c['amount']:,.2f} "
+            f"{c['currency']}, closes {c['window_closes']} ({c['days_left']} d)"
+        )
+
+
+class RichReporter:
+    """A progress bar per large file: bytes read, then the decode and load phases."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
+        self.name = ""
+
+    def file_started(self, name: str, size: int) -> None:
+        self.name = printable(Path(name).name)  # control characters written out, not obeyed
+        if size >= LARGE_FILE:
+            # Bytes are counted twice: once copied into the raw store, once decoded.
+            self.task = self.progress.add_task(self.name, total=2 * size)
+
+    def advance(self, amount: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, amount)
+
+    def phase(self, text: str) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, description=f"{self.name}: {text}")
+
+    def file_finished(self) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+            self.task = None
