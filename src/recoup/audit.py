@@ -18,6 +18,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 import pyarrow as pa
+from duckdb import DuckDBPyConnection
 
 from recoup import claims, clock
 from recoup.coverage import Coverage, needs_text, wanted_days
@@ -261,7 +262,7 @@ def _contributions(
     return engine.rows(valued(ctx, stack(*found)))
 
 
-def store(con: Any, audit: Audit) -> None:
+def store(con: DuckDBPyConnection, audit: Audit) -> None:
     """Replace the account's findings for this as-of date, in one transaction."""
     con.begin()
     try:
@@ -307,7 +308,7 @@ def store(con: Any, audit: Audit) -> None:
         raise
 
 
-def file_names(con: Any) -> dict[int, str]:
+def file_names(con: DuckDBPyConnection) -> dict[int, str]:
     """Evidence names a file as the seller saved it (no folder), or `archive!member`."""
     rows = con.execute("SELECT file_id, name FROM source_files").fetchall()
     return {int(i): str(name).replace("\\", "/").rsplit("/", 1)[-1] for i, name in rows}

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+
 from recoup.reports import by_table
 
 LAG_DAYS = 7  # a report ending at most this many days before as_of reaches it (Amazon lags)
@@ -142,7 +144,7 @@ class Coverage:
         return out
 
 
-def load(con: Any, account: str) -> Coverage:
+def load(con: DuckDBPyConnection, account: str) -> Coverage:
     """The account's coverage from the workspace."""
     rows = con.execute(
         "SELECT marketplace, report, first_day, last_day FROM file_coverage WHERE account = ?",
@@ -155,7 +157,7 @@ def load(con: Any, account: str) -> Coverage:
 
 
 def record(
-    con: Any,
+    con: DuckDBPyConnection,
     file_id: int | None,
     *,
     account: str,

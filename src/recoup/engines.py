@@ -14,6 +14,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+from duckdb import DuckDBPyConnection
 
 # The canonical tables the rules read (views in the workspace, folders in a lake).
 AUDIT_TABLES = (
@@ -67,7 +68,7 @@ class Engine:
         pass
 
 
-def duckdb_engine(con: Any, memory_limit: str | None = None) -> Engine:
+def duckdb_engine(con: DuckDBPyConnection, memory_limit: str | None = None) -> Engine:
     """The rules on the workspace's own connection. `memory_limit` bounds DuckDB for this
     connection (it spills to `<workspace>/recoup.duckdb.tmp` beyond it)."""
     if memory_limit:

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+
 from recoup.cells import csv_text, text
 from recoup.filters import where
 
@@ -24,7 +26,7 @@ STATES = ("claimable", "not_yet", "expired", "unverified")
 STORED = (*COLUMNS, "window_id")  # the contract's columns, and the policy window's id
 
 
-def latest_as_of(con: Any, account: str) -> dt.date | None:
+def latest_as_of(con: DuckDBPyConnection, account: str) -> dt.date | None:
     row = con.execute(
         "SELECT as_of FROM audits WHERE account = ? ORDER BY ran_at DESC LIMIT 1", [account]
     ).fetchone()
@@ -32,7 +34,7 @@ def latest_as_of(con: Any, account: str) -> dt.date | None:
 
 
 def load(
-    con: Any,
+    con: DuckDBPyConnection,
     account: str,
     as_of: dt.date,
     kinds: Sequence[str] = (),

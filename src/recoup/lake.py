@@ -9,11 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+
 from recoup.engines import AUDIT_TABLES
 
 
 def export_lake(
-    con: Any,
+    con: DuckDBPyConnection,
     lake: Path,
     accounts: list[str] | None = None,
     on_table: Callable[[str, int], None] | None = None,

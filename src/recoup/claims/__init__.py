@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+
+from duckdb import DuckDBPyConnection
 
 from recoup.claims.grouping import Synced, sync
 from recoup.claims.matching import Paid, match
@@ -50,10 +51,10 @@ class Updated:
         return out
 
 
-def after_audit(con: Any, account: str, as_of: dt.date) -> Updated:
+def after_audit(con: DuckDBPyConnection, account: str, as_of: dt.date) -> Updated:
     return Updated(sync(con, account, as_of), match(con, account))
 
 
-def after_import(con: Any, accounts: Iterable[str]) -> Updated:
+def after_import(con: DuckDBPyConnection, accounts: Iterable[str]) -> Updated:
     paid = [p for account in sorted(set(accounts)) for p in match(con, account)]
     return Updated(None, paid)

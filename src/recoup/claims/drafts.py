@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from duckdb import DuckDBPyConnection
 
 from recoup.claims import evidence, store
 from recoup.claims.forms import Form, form
@@ -183,7 +184,11 @@ def shipped_templates() -> dict[str, str]:
 
 
 def render(
-    con: Any, claim_id: str, policy: Policy, on: dt.date, workspace: Path | None = None
+    con: DuckDBPyConnection,
+    claim_id: str,
+    policy: Policy,
+    on: dt.date,
+    workspace: Path | None = None,
 ) -> Draft:
     """The claim's text as it would be filed on `on` (its filing day once filed)."""
     claim = store.claim(con, claim_id)

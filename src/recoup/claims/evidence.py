@@ -11,6 +11,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+
 from recoup.cells import csv_text
 from recoup.claims.store import dicts
 
@@ -23,7 +25,7 @@ FINDING_IDS = ("fnsku", "msku", "order_id", "shipment_id", "reference_id", "reim
                "removal_order_id")  # fmt: skip
 
 
-def _files(con: Any, account: str) -> dict[tuple[str, str], list[int]]:
+def _files(con: DuckDBPyConnection, account: str) -> dict[tuple[str, str], list[int]]:
     out: dict[tuple[str, str], list[int]] = defaultdict(list)
     for file_id, name, canonical in con.execute(
         "SELECT file_id, name, canonical FROM source_files WHERE account = ?", [account]
@@ -32,7 +34,7 @@ def _files(con: Any, account: str) -> dict[tuple[str, str], list[int]]:
     return out
 
 
-def _tables(con: Any) -> set[str]:
+def _tables(con: DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
     ).fetchall()}  # fmt: skip
@@ -43,7 +45,9 @@ def _mentions(row: dict[str, Any], finding: dict[str, Any]) -> bool:
     return any(row.get(c) in wanted for c in IDS)
 
 
-def rows(con: Any, account: str, members: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def rows(
+    con: DuckDBPyConnection, account: str, members: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """One dict per cited row: report, file, line, finding_id, then the row's own columns."""
     files, tables = _files(con, account), _tables(con)
     wanted: dict[str, list[tuple[dict[str, Any], dict[str, Any], list[int]]]] = defaultdict(list)

@@ -10,6 +10,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+
 from recoup.cells import csv_text, text
 from recoup.claims import store
 
@@ -21,7 +23,7 @@ COLUMNS = (
 IDS = ("fnsku", "order_id", "shipment_id", "removal_order_id", "reimbursement_id")
 
 
-def rows(con: Any, account: str, states: Sequence[str] = ()) -> list[dict[str, Any]]:
+def rows(con: DuckDBPyConnection, account: str, states: Sequence[str] = ()) -> list[dict[str, Any]]:
     claims = store.claims(con, account, states=states)
     claims.sort(key=lambda c: int(c["claim_id"][1:]))
     active: dict[str, list[dict[str, Any]]] = defaultdict(list)

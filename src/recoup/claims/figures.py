@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+
 from recoup import clock
 from recoup.claims import store
 
@@ -111,7 +113,9 @@ def summed(rows: Iterable[dict[str, Any]], by: Sequence[str]) -> list[dict[str, 
     return [{**dict(zip(by, key, strict=True)), **v} for key, v in sorted(out.items())]
 
 
-def figures(con: Any, account: str, today: dt.date | None = None, upcoming: int = 10) -> Figures:
+def figures(
+    con: DuckDBPyConnection, account: str, today: dt.date | None = None, upcoming: int = 10
+) -> Figures:
     today = today or clock.today()
     row = con.execute("SELECT max(as_of) FROM audits WHERE account = ?", [account]).fetchone()
     as_of = row[0] if row else None

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+
 from recoup.cells import FORMULA_START
 from recoup.claims import store, workflow
 from recoup.claims.store import ClaimError
@@ -62,7 +64,9 @@ def read(path: Path, today: dt.date) -> tuple[list[Row], list[str]]:
     return rows, problems
 
 
-def file_all(con: Any, path: Path, rows: list[Row]) -> tuple[list[dict[str, Any]], list[str]]:
+def file_all(
+    con: DuckDBPyConnection, path: Path, rows: list[Row]
+) -> tuple[list[dict[str, Any]], list[str]]:
     """File each row's claim; (claims filed, problems)."""
     filed, problems = [], []
     for row in rows:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+
 from recoup import clock
 from recoup.claims import store
 from recoup.claims.forms import form
@@ -39,7 +41,7 @@ class Synced:
     skipped: str = ""  # why the claims were left alone
 
 
-def _findings(con: Any, account: str, as_of: dt.date) -> dict[str, dict[str, Any]]:
+def _findings(con: DuckDBPyConnection, account: str, as_of: dt.date) -> dict[str, dict[str, Any]]:
     """The audit's findings a sync looks at: the claimable ones, and those claims hold (most
     findings of a large account are expired or not yet open, and concern no claim)."""
     cursor = con.execute(
@@ -68,7 +70,7 @@ def _draftable(finding: dict[str, Any]) -> bool:
     )
 
 
-def sync(con: Any, account: str, as_of: dt.date) -> Synced:
+def sync(con: DuckDBPyConnection, account: str, as_of: dt.date) -> Synced:
     """Bring the account's claims in line with its audit as of `as_of` (one transaction)."""
     today = clock.today()
     if as_of > today:
@@ -91,7 +93,7 @@ def sync(con: Any, account: str, as_of: dt.date) -> Synced:
     return result
 
 
-def _undo_future(con: Any, account: str, today: dt.date) -> None:
+def _undo_future(con: DuckDBPyConnection, account: str, today: dt.date) -> None:
     """Give back what an audit dated after today took from drafts (recoup once accepted such an
     as-of): the drafts it expired or withdrew, and the findings it removed from them. The audit
     that follows decides again, as of a real day, what each draft holds."""
@@ -116,7 +118,7 @@ def _undo_future(con: Any, account: str, today: dt.date) -> None:
     store.events(con, restored)
 
 
-def _active(con: Any, account: str) -> dict[str, list[dict[str, Any]]]:
+def _active(con: DuckDBPyConnection, account: str) -> dict[str, list[dict[str, Any]]]:
     """Active findings of the account's claims, by claim id."""
     ids = [c["claim_id"] for c in store.claims(con, account)]
     by_claim: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -126,7 +128,11 @@ def _active(con: Any, account: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def _refresh_drafts(
-    con: Any, account: str, as_of: dt.date, found: dict[str, dict[str, Any]], result: Synced
+    con: DuckDBPyConnection,
+    account: str,
+    as_of: dt.date,
+    found: dict[str, dict[str, Any]],
+    result: Synced,
 ) -> set[str]:
     """Drop what a draft may no longer hold, update what changed; return findings in claims."""
     members = _active(con, account)
@@ -192,7 +198,7 @@ def _event(claim: dict[str, Any], name: str, on: dt.date, **fields: Any) -> dict
 
 
 def _draft_new(  # noqa: PLR0917 - the sync's shared state, passed along
-    con: Any,
+    con: DuckDBPyConnection,
     account: str,
     as_of: dt.date,
     found: dict[str, dict[str, Any]],
@@ -251,7 +257,11 @@ def _draft_new(  # noqa: PLR0917 - the sync's shared state, passed along
 
 
 def _review_filed(
-    con: Any, account: str, as_of: dt.date, found: dict[str, dict[str, Any]], result: Synced
+    con: DuckDBPyConnection,
+    account: str,
+    as_of: dt.date,
+    found: dict[str, dict[str, Any]],
+    result: Synced,
 ) -> None:
     """Flag filed claims whose findings the audit no longer owes in full (never change them)."""
     members = _active(con, account)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+
 from recoup.claims import store
 from recoup.claims.forms import form
 from recoup.money import cents
@@ -41,7 +43,7 @@ class Paid:
 KEY = ("marketplace", "reimbursement_id", "fnsku", "sku", "order_id")
 
 
-def _rows(con: Any, account: str) -> list[dict[str, Any]]:
+def _rows(con: DuckDBPyConnection, account: str) -> list[dict[str, Any]]:
     """Positive reimbursement rows, summed per reimbursement and item.
 
     The key a payment is remembered by is the reimbursement and its item only: were a later
@@ -70,7 +72,7 @@ def _rows(con: Any, account: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _spent(con: Any, account: str) -> dict[str, tuple[int, Decimal]]:
+def _spent(con: DuckDBPyConnection, account: str) -> dict[str, tuple[int, Decimal]]:
     rows = con.execute(
         "SELECT payment_key, sum(units), sum(amount) FROM claim_events "
         "WHERE account = ? AND event = 'payment' GROUP BY payment_key",
@@ -89,7 +91,7 @@ def _need(claim: dict[str, Any]) -> Any:
     return claim["amount"] - claim["recovered_amount"]
 
 
-def match(con: Any, account: str) -> list[Paid]:
+def match(con: DuckDBPyConnection, account: str) -> list[Paid]:
     """Match the account's unspent reimbursement rows to its filed claims (one transaction)."""
     claims = [c for c in store.claims(con, account) if c["filed_on"] is not None]
     if not claims:
@@ -157,7 +159,7 @@ def _pays(claim: dict[str, Any], row: dict[str, Any], members: list[dict[str, An
 
 
 def _spend(  # noqa: PLR0917 - one row and where it goes
-    con: Any,
+    con: DuckDBPyConnection,
     row: dict[str, Any],
     units: int,
     amount: Decimal,

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+from duckdb import DuckDBPyConnection
 
 from recoup.filters import where
 
@@ -47,8 +48,13 @@ class ClaimError(ValueError):
     """A claim action that the workflow or the guardrails do not allow (says why)."""
 
 
-def insert(con: Any, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]],
-           numbered: tuple[str, str] | None = None) -> None:  # fmt: skip
+def insert(
+    con: DuckDBPyConnection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    numbered: tuple[str, str] | None = None,
+) -> None:
     """Bulk insert through Arrow (row-by-row inserts are slow for thousands of claims), by
     column name. `numbered`: (column, sequence) to fill that column from the sequence."""
     if not rows:
@@ -77,19 +83,21 @@ def insert(con: Any, table: str, columns: Sequence[str], rows: Sequence[dict[str
         con.unregister(name)
 
 
-def events(con: Any, new: Iterable[dict[str, Any]]) -> None:
+def events(con: DuckDBPyConnection, new: Iterable[dict[str, Any]]) -> None:
     """Append events (in order); each gets the next event number."""
     now = dt.datetime.now()
     rows = [{"recorded_at": now, **e} for e in new]
     insert(con, "claim_events", EVENT_COLUMNS, rows, numbered=("event_no", "claim_event_numbers"))
 
 
-def event(con: Any, claim: dict[str, Any], name: str, on_date: dt.date, **fields: Any) -> None:
+def event(
+    con: DuckDBPyConnection, claim: dict[str, Any], name: str, on_date: dt.date, **fields: Any
+) -> None:
     events(con, [{"claim_id": claim["claim_id"], "account": claim["account"], "event": name,
                   "on_date": on_date, "state_after": claim["state"], **fields}])  # fmt: skip
 
 
-def next_claim_ids(con: Any, count: int) -> list[str]:
+def next_claim_ids(con: DuckDBPyConnection, count: int) -> list[str]:
     rows = con.execute("SELECT nextval('claim_numbers') FROM range(?)", [count]).fetchall()
     return [f"C{n}" for (n,) in rows]
 
@@ -101,7 +109,7 @@ def dicts(cursor: Any) -> list[dict[str, Any]]:
 
 
 def claims(
-    con: Any,
+    con: DuckDBPyConnection,
     account: str,
     states: Sequence[str] = (),
     kinds: Sequence[str] = (),
@@ -122,7 +130,7 @@ def claims(
     ))  # fmt: skip
 
 
-def claim(con: Any, claim_id: str) -> dict[str, Any]:
+def claim(con: DuckDBPyConnection, claim_id: str) -> dict[str, Any]:
     rows = dicts(con.execute("SELECT * FROM claims WHERE claim_id = ?", [claim_id.upper()]))
     if not rows:
         raise ClaimError(f"no claim {claim_id!r} (recoup claims list shows them)")
@@ -130,7 +138,7 @@ def claim(con: Any, claim_id: str) -> dict[str, Any]:
 
 
 def members(
-    con: Any, claim_ids: Sequence[str], *, active: bool = True, parse: bool = True
+    con: DuckDBPyConnection, claim_ids: Sequence[str], *, active: bool = True, parse: bool = True
 ) -> list[dict[str, Any]]:
     """The findings of these claims (active ones only unless `active=False`); `parse=False`
     leaves each evidence list as the JSON text it is stored as."""
@@ -149,7 +157,7 @@ def members(
     return rows
 
 
-def history(con: Any, claim_id: str) -> list[dict[str, Any]]:
+def history(con: DuckDBPyConnection, claim_id: str) -> list[dict[str, Any]]:
     return dicts(con.execute(
         "SELECT * FROM claim_events WHERE claim_id = ? ORDER BY event_no", [claim_id]
     ))  # fmt: skip
@@ -166,20 +174,20 @@ def totals(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def save(con: Any, claim: dict[str, Any], fields: Sequence[str]) -> None:
+def save(con: DuckDBPyConnection, claim: dict[str, Any], fields: Sequence[str]) -> None:
     """Write some of a claim's current fields back to `claims`."""
     sets = ", ".join(f"{f} = ?" for f in fields)
     con.execute(f"UPDATE claims SET {sets} WHERE claim_id = ?",
                 [*(claim[f] for f in fields), claim["claim_id"]])  # fmt: skip
 
 
-def transaction(con: Any) -> Any:
+def transaction(con: DuckDBPyConnection) -> Any:
     """`with transaction(con):` commits on success and rolls back on any error."""
     return _Transaction(con)
 
 
 class _Transaction:
-    def __init__(self, con: Any) -> None:
+    def __init__(self, con: DuckDBPyConnection) -> None:
         self.con = con
 
     def __enter__(self) -> None:

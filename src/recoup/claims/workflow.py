@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+
 from recoup import clock
 from recoup.claims import store
 from recoup.claims.store import ClaimError
@@ -26,7 +28,7 @@ def _check_day(on: dt.date) -> None:
         raise ClaimError(f"{on} is in the future")
 
 
-def _windows(con: Any, claim: dict[str, Any], on: dt.date) -> None:
+def _windows(con: DuckDBPyConnection, claim: dict[str, Any], on: dt.date) -> None:
     """Every finding of the claim must be claimable on `on`."""
     members = store.members(con, [claim["claim_id"]])
     if not members:
@@ -46,7 +48,7 @@ def _windows(con: Any, claim: dict[str, Any], on: dt.date) -> None:
         )
 
 
-def file(con: Any, claim_id: str, case_id: str, on: dt.date) -> dict[str, Any]:
+def file(con: DuckDBPyConnection, claim_id: str, case_id: str, on: dt.date) -> dict[str, Any]:
     """Record that the seller filed the claim as Seller Support case `case_id` on `on`."""
     case_id = case_id.strip()
     if not case_id:
@@ -64,7 +66,9 @@ def file(con: Any, claim_id: str, case_id: str, on: dt.date) -> dict[str, Any]:
     return claim
 
 
-def resolve(con: Any, claim_id: str, outcome: str, on: dt.date, note: str = "") -> dict[str, Any]:
+def resolve(
+    con: DuckDBPyConnection, claim_id: str, outcome: str, on: dt.date, note: str = ""
+) -> dict[str, Any]:
     """Close a claim as denied (Amazon said no) or withdrawn (the seller let it go)."""
     if outcome not in RESOLUTIONS:
         raise ClaimError(f"a claim is resolved as one of {RESOLUTIONS}, not {outcome!r}")
@@ -82,7 +86,7 @@ def resolve(con: Any, claim_id: str, outcome: str, on: dt.date, note: str = "") 
 
 
 def reopen(
-    con: Any, claim_id: str, on: dt.date, case_id: str | None = None, note: str = ""
+    con: DuckDBPyConnection, claim_id: str, on: dt.date, case_id: str | None = None, note: str = ""
 ) -> dict[str, Any]:
     """Take a denied, withdrawn or expired claim back: filed again when it has (or is given) a
     case id - an appeal, or a new case - otherwise a draft."""

@@ -7,7 +7,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
+
+from duckdb import DuckDBPyConnection
 
 from recoup import coverage
 from recoup.ingest.decode import (
@@ -129,8 +131,8 @@ class Covered:
     basis: str
 
     def file(
-        self, con: Any, file_id: int, *, table: str, markets: list[str], first: object,
-        last: object,
+        self, con: DuckDBPyConnection, file_id: int, *, table: str, markets: list[str],
+        first: object, last: object,
     ) -> None:  # fmt: skip
         """Inside the file's own transaction: the stated or synced period, else its own rows'
         first to last date (what a file imported alone covers); a header-only file without a
@@ -153,7 +155,12 @@ class Covered:
                             marketplaces=markets, span=(first, last), basis="rows")  # fmt: skip
 
     def _own_days(
-        self, con: Any, file_id: int, table: str, markets: list[str], period: coverage.Span
+        self,
+        con: DuckDBPyConnection,
+        file_id: int,
+        table: str,
+        markets: list[str],
+        period: coverage.Span,
     ) -> None:
         """A day-based report's stated or synced period is its own, rows or not: a newer
         download that says nothing happened on a day wins that day over an older one."""
@@ -181,7 +188,7 @@ class Covered:
             "count as covered"
         )
 
-    def again(self, con: Any, file_id: int, table: str) -> None:
+    def again(self, con: DuckDBPyConnection, file_id: int, table: str) -> None:
         """A file imported before, given again with a stated or synced period."""
         if self.period is None or table not in DATED_TABLES:
             return

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import jinja2
+from duckdb import DuckDBPyConnection
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
@@ -112,14 +113,14 @@ class Dashboard:
             self._cache[full] = value
         return value
 
-    def accounts(self, con: Any) -> list[str]:
+    def accounts(self, con: DuckDBPyConnection) -> list[str]:
         rows = con.execute(
             "SELECT account FROM source_files UNION SELECT account FROM audits "
             "UNION SELECT account FROM claims ORDER BY 1"
         ).fetchall()
         return [r[0] for r in rows]
 
-    def account(self, request: Request, con: Any) -> tuple[str, list[str]]:
+    def account(self, request: Request, con: DuckDBPyConnection) -> tuple[str, list[str]]:
         """The account this browser looks at: its choice, else the configured one if it has
         data, else the most recently audited, else the first with any file. Worked out once per
         request (the route and the page frame both ask)."""
@@ -129,7 +130,7 @@ class Dashboard:
         request.state.account = self._account(request, con)
         return cast(tuple[str, list[str]], request.state.account)
 
-    def _account(self, request: Request, con: Any) -> tuple[str, list[str]]:
+    def _account(self, request: Request, con: DuckDBPyConnection) -> tuple[str, list[str]]:
         known = self.accounts(con)
         chosen = request.cookies.get(ACCOUNT_COOKIE)
         if chosen in known:
@@ -154,7 +155,9 @@ class Dashboard:
         )
         return HTMLResponse(page, status_code=status_code)
 
-    def page(self, request: Request, con: Any, template: str, **context: Any) -> HTMLResponse:
+    def page(
+        self, request: Request, con: DuckDBPyConnection, template: str, **context: Any
+    ) -> HTMLResponse:
         """A page for the current account (full page, or only the part htmx asked for)."""
         account, accounts = self.account(request, con)
         context.setdefault("account", account)

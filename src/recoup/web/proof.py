@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+
 from recoup import coverage
 from recoup.claims.store import dicts
 from recoup.findings import latest_as_of
@@ -143,7 +145,7 @@ WHERE f.account = $account AND f.as_of = $as_of AND f.state = 'unverified'
 """
 
 
-def unverified(con: Any, account: str, today: dt.date) -> Unverified:
+def unverified(con: DuckDBPyConnection, account: str, today: dt.date) -> Unverified:
     as_of = latest_as_of(con, account)
     result = Unverified(as_of)
     if as_of is None:

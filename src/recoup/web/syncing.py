@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from duckdb import DuckDBPyConnection
+
 from recoup.sources import credentials as creds
 from recoup.sources.catalog import BY_NAME
 
@@ -91,7 +93,7 @@ def backfill_fraction(line: str) -> tuple[int, int] | None:
     return (int(found[1]), int(found[2])) if found else None
 
 
-def windows_finished(con: Any, account: str, after: dt.datetime | None) -> int:
+def windows_finished(con: DuckDBPyConnection, account: str, after: dt.datetime | None) -> int:
     """Report windows Amazon's part of which ended (imported, no data or failed) after `after`
     (every one when None)."""
     query = ("SELECT count(*) FROM sync_jobs WHERE account = ? AND status <> 'requested' "
@@ -103,7 +105,7 @@ def windows_finished(con: Any, account: str, after: dt.datetime | None) -> int:
     return int(row[0]) if row else 0
 
 
-def last_finished(con: Any, account: str) -> dt.datetime | None:
+def last_finished(con: DuckDBPyConnection, account: str) -> dt.datetime | None:
     row = con.execute("SELECT max(finished_at) FROM sync_jobs WHERE account = ?",
                       [account]).fetchone()  # fmt: skip
     return row[0] if row else None
@@ -128,7 +130,7 @@ def _label(pull: str, marketplace: str, start: Any, end: Any) -> str:
                     if part)  # fmt: skip
 
 
-def last_sync(con: Any, account: str, gap: dt.timedelta) -> LastSync | None:
+def last_sync(con: DuckDBPyConnection, account: str, gap: dt.timedelta) -> LastSync | None:
     """The last sync: the reports requested or finished in the latest run of activity without a
     pause longer than `gap` (sync_jobs has no sync id; one sync never stops for longer than its
     poll limit). None before the first sync."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from duckdb import DuckDBPyConnection
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -21,7 +22,7 @@ from recoup.web.routes import PAGE_SIZE, dashboard, form_day, page_number, pages
 router = APIRouter()
 
 
-def _counts(con: Any, account: str) -> dict[str, dict[str, Any]]:
+def _counts(con: DuckDBPyConnection, account: str) -> dict[str, dict[str, Any]]:
     rows = store.dicts(con.execute(
         "SELECT state, count(*) AS n, sum(amount) AS amount, "
         "string_agg(DISTINCT currency, '/' ORDER BY currency) AS currency "
@@ -59,7 +60,7 @@ def claims_list(request: Request) -> HTMLResponse:
 
 
 def _claim_page(
-    request: Request, con: Any, claim_id: str, *, message: str = "", error: str = "",
+    request: Request, con: DuckDBPyConnection, claim_id: str, *, message: str = "", error: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:  # fmt: skip
     app = dashboard(request)
@@ -97,7 +98,7 @@ def claim_page(request: Request, claim_id: str) -> HTMLResponse:
         return _claim_page(request, con, claim_id)
 
 
-def _draft(request: Request, con: Any, claim_id: str) -> drafts.Draft:
+def _draft(request: Request, con: DuckDBPyConnection, claim_id: str) -> drafts.Draft:
     """The claim's case text and evidence CSV, as of today, from the seller's templates."""
     app = dashboard(request)
     claim = store.claim(con, claim_id)

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from duckdb import DuckDBPyConnection
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
@@ -89,7 +90,7 @@ LEFT JOIN (
 """
 
 
-def _marketplaces(con: Any, account: str, as_of: dt.date | None) -> list[str]:
+def _marketplaces(con: DuckDBPyConnection, account: str, as_of: dt.date | None) -> list[str]:
     rows = con.execute(
         "SELECT DISTINCT marketplace FROM findings WHERE account = ? AND as_of = ? ORDER BY 1",
         [account, as_of],

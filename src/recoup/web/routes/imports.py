@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
+from duckdb import DuckDBPyConnection
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
@@ -102,7 +103,7 @@ def imports(request: Request) -> HTMLResponse:
         )  # fmt: skip
 
 
-def _sync(app: Dashboard, con: Any, account: str) -> dict[str, Any]:
+def _sync(app: Dashboard, con: DuckDBPyConnection, account: str) -> dict[str, Any]:
     """The credentials' status (never a secret) and what the account's last sync did."""
     gap = dt.timedelta(minutes=app.settings.sync.poll_limit_minutes + 10)
     return {"credentials": syncing.credentials_status(),
@@ -112,7 +113,7 @@ def _sync(app: Dashboard, con: Any, account: str) -> dict[str, Any]:
             "credentials_file_variable": creds.FILE_ENV}  # fmt: skip
 
 
-def _proof(con: Any, account: str) -> dict[str, Any]:
+def _proof(con: DuckDBPyConnection, account: str) -> dict[str, Any]:
     """What to download and which days the reports cover (principle 11)."""
     today = clock.today()
     wanted = proof.unverified(con, account, today)
