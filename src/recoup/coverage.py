@@ -23,7 +23,7 @@ from typing import Any
 
 from duckdb import DuckDBPyConnection
 
-from recoup.reports import by_table
+from recoup import reports
 
 LAG_DAYS = 7  # a report ending at most this many days before as_of reaches it (Amazon lags)
 BASES = ("rows", "batch", "stated", "synced")
@@ -215,11 +215,11 @@ class Download:
     @property
     def title(self) -> str:
         """The name a seller knows the report by."""
-        return by_table(self.report)[0].title
+        return reports.title(self.report)
 
     @property
     def place(self) -> str:
-        return next((r.download_from for r in by_table(self.report) if r.download_from), "")
+        return reports.download_from(self.report)
 
     def sentence(self) -> str:
         where = f" ({self.place})" if self.place else ""

@@ -22,21 +22,9 @@ from duckdb import DuckDBPyConnection
 
 from recoup.claims import evidence, store
 from recoup.claims.forms import Form, form
+from recoup import reports
 from recoup.policy import Policy, PolicyError, Span
 
-REPORT_NAMES = {
-    "ledger_detail": "Inventory Ledger (detailed view)",
-    "reimbursements": "Reimbursements report",
-    "customer_returns": "FBA Customer Returns report",
-    "removal_orders": "Removal Order Detail report",
-    "removal_shipments": "Removal Shipment Detail report",
-    "removal_receipts": "my removal receipt log",
-    "settlements": "settlement report",
-    "date_range_transactions": "Date Range transaction report",
-    "inbound_shipments": "inbound shipments",
-    "inbound_shipment_items": "inbound shipment items",
-    "sourcing_costs": "my sourcing costs",
-}
 USER_TEMPLATES = "templates"
 
 
@@ -215,7 +203,7 @@ def render(
         "fnskus": sorted({line["fnsku"] for line in lines if line["fnsku"]}),
         "unknown_value": any(line["value_basis"] == "unknown" for line in lines),
         "bases": sorted({line["value_basis"] for line in lines}),
-        "evidence": [{"report": REPORT_NAMES.get(report, report), "file": name,
+        "evidence": [{"report": reports.cited_as(report), "file": name,
                       "lines": sorted(set(found))}
                      for (report, name), found in sorted(cited.items())],
     }  # fmt: skip

@@ -29,10 +29,11 @@ from duckdb import DuckDBPyConnection
 
 from recoup import clock
 from recoup.claims import store
+from recoup.money import CENT
 
 MEASURES = ("detected", "claimable", "unverified", "filed", "recovered", "missed")
 DEADLINES = (7, 14, 30)
-CENT = Decimal("0.01")
+
 
 # The newest audit's findings, and those in a claim filed with Amazon.
 _FINDINGS = """

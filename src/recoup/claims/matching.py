@@ -26,9 +26,7 @@ from duckdb import DuckDBPyConnection
 
 from recoup.claims import store
 from recoup.claims.forms import form
-from recoup.money import cents
-
-CENT = Decimal("0.01")
+from recoup.money import CENT, cents
 
 
 @dataclass

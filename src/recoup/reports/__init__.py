@@ -55,3 +55,20 @@ DATED_TABLES: frozenset[str] = frozenset(
 
 def by_table(table: str) -> list[ReportType]:
     return [r for r in REPORT_TYPES if r.table == table]
+
+
+def title(table: str) -> str:
+    """The name a seller knows a canonical table's report by: its first layout's title."""
+    layouts = by_table(table)
+    return layouts[0].title if layouts else table.replace("_", " ")
+
+
+def download_from(table: str) -> str:
+    """Where Seller Central offers a table's report ("" when no layout says)."""
+    return next((r.download_from for r in by_table(table) if r.download_from), "")
+
+
+def cited_as(table: str) -> str:
+    """How a claim's case text names the report a table's evidence rows come from."""
+    layouts = by_table(table)
+    return layouts[0].cited_as or layouts[0].title if layouts else table.replace("_", " ")

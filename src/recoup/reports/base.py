@@ -80,10 +80,12 @@ class ReportType:
 
     name: str  # layout id, e.g. "settlement_v1"
     table: str  # canonical table (status key), e.g. "settlements"
-    title: str  # the name a seller knows it by
+    title: str  # the name a seller knows it by (its table's first layout names the table)
     columns: tuple[Column, ...]
     merge: Merge
     date_column: str | None = None  # the date shown as the period in summaries
+    # How a case text cites it, in the seller's voice ("my settlement report"); default: title.
+    cited_as: str = ""
     # Where Seller Central offers the download (shown when an audit needs it, principle 11).
     download_from: str = ""
     marketplace_from: tuple[MarketplaceSource, ...] = ()

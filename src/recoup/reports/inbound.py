@@ -12,6 +12,7 @@ INBOUND_SHIPMENTS = ReportType(
     name="inbound_shipments",
     table="inbound_shipments",
     title="Inbound shipments",
+    cited_as="inbound shipments",
     columns=(
         text("shipment_id", "ShipmentId", required=True, not_null=True),
         text("shipment_name", "ShipmentName"),
@@ -29,6 +30,7 @@ INBOUND_SHIPMENT_ITEMS = ReportType(
     name="inbound_shipment_items",
     table="inbound_shipment_items",
     title="Inbound shipment items",
+    cited_as="inbound shipment items",
     columns=(
         text("shipment_id", "ShipmentId", required=True, not_null=True),
         text("seller_sku", "SellerSKU", required=True),

@@ -19,7 +19,7 @@ from recoup.reports.base import (
 LEDGER_DETAIL = ReportType(
     name="ledger_detail",
     table="ledger_detail",
-    title="Inventory Ledger (detail view)",
+    title="Inventory Ledger (detailed view)",
     download_from="Reports > Fulfillment > Inventory Ledger, Detailed view",
     columns=(
         day("date", "Date", required=True, not_null=True),

@@ -19,6 +19,7 @@ REIMBURSEMENTS = ReportType(
     name="reimbursements",
     table="reimbursements",
     title="FBA Reimbursements",
+    cited_as="Reimbursements report",
     download_from="Reports > Fulfillment > Payments > Reimbursements",
     columns=(
         day("approval_date", "approval-date", required=True, not_null=True),

@@ -15,6 +15,7 @@ REMOVAL_ORDERS = ReportType(
     name="removal_orders",
     table="removal_orders",
     title="Removal Order Detail",
+    cited_as="Removal Order Detail report",
     download_from="Reports > Fulfillment > Removals > Removal Order Detail",
     columns=(
         day("request_date", "request-date", required=True, not_null=True),
@@ -45,6 +46,7 @@ REMOVAL_SHIPMENTS = ReportType(
     name="removal_shipments",
     table="removal_shipments",
     title="Removal Shipment Detail",
+    cited_as="Removal Shipment Detail report",
     download_from="Reports > Fulfillment > Removals > Removal Shipment Detail",
     columns=(
         day("request_date", "request-date"),

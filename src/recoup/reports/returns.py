@@ -9,6 +9,7 @@ CUSTOMER_RETURNS = ReportType(
     name="customer_returns",
     table="customer_returns",
     title="FBA Customer Returns",
+    cited_as="FBA Customer Returns report",
     download_from="Reports > Fulfillment > Customer Concessions > FBA customer returns",
     columns=(
         day("return_date", "return-date", required=True, not_null=True),

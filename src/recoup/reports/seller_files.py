@@ -20,6 +20,7 @@ SOURCING_COSTS = ReportType(
     name="sourcing_costs",
     table="sourcing_costs",
     title="Sourcing costs (your file)",
+    cited_as="my sourcing costs",
     columns=(
         text("sku", "sku", required=True, not_null=True),
         money("unit_cost", "unit_cost", required=True, not_null=True, never_negative=True),
@@ -41,6 +42,7 @@ REMOVAL_RECEIPTS = ReportType(
     name="removal_receipts",
     table="removal_receipts",
     title="Removal receipts (your file)",
+    cited_as="my removal receipt log",
     columns=(
         text("removal_order_id", "removal-order-id", required=True, not_null=True),
         text("tracking_number", "tracking-number", required=True),

@@ -172,6 +172,7 @@ SETTLEMENT_V2 = ReportType(
     name="settlement_v2",
     table="settlements",
     title="Settlement report (V2 flat file)",
+    cited_as="settlement report",
     download_from="Reports > Payments > All Statements (or Reports Repository), Flat File V2",
     columns=(
         *_SUMMARY,
@@ -196,6 +197,7 @@ SETTLEMENT_V1 = ReportType(
     name="settlement_v1",
     table="settlements",
     title="Settlement report (V1 flat file)",
+    cited_as="settlement report",
     columns=(
         *_SUMMARY,
         *_IDS,

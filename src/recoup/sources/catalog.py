@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from recoup import reports
+
 
 @dataclass(frozen=True)
 class Pull:
-    name: str  # recoup's name, also the sync state's key
-    title: str
+    name: str  # recoup's name (the canonical table it fills), also the sync state's key
     report_type: str  # the SP-API report type ("" for the inbound API)
     how: str  # "dated", "snapshot", "settlement" or "inbound"
     # The widest range one request asks for. Amazon documents no maximum for the FBA reports
@@ -25,26 +26,30 @@ class Pull:
     max_days: int = 31
     overlap_days: int = 3
 
+    @property
+    def title(self) -> str:
+        """The report's own title; the inbound API fills two tables."""
+        if self.how == "inbound":
+            return f"{reports.title('inbound_shipments')} and their items"
+        return reports.title(self.name)
+
 
 PULLS = (
-    Pull("ledger_detail", "Inventory Ledger (detail)", "GET_LEDGER_DETAIL_VIEW_DATA", "dated"),
-    Pull("reimbursements", "Reimbursements", "GET_FBA_REIMBURSEMENTS_DATA", "dated"),
-    Pull("customer_returns", "Customer returns", "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",
-         "dated"),
-    Pull("removal_orders", "Removal order detail",
-         "GET_FBA_FULFILLMENT_REMOVAL_ORDER_DETAIL_DATA", "dated", overlap_days=60),
-    Pull("removal_shipments", "Removal shipment detail",
-         "GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA", "dated", overlap_days=60),
+    Pull("ledger_detail", "GET_LEDGER_DETAIL_VIEW_DATA", "dated"),
+    Pull("reimbursements", "GET_FBA_REIMBURSEMENTS_DATA", "dated"),
+    Pull("customer_returns", "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "dated"),
+    Pull("removal_orders", "GET_FBA_FULFILLMENT_REMOVAL_ORDER_DETAIL_DATA", "dated",
+         overlap_days=60),
+    Pull("removal_shipments", "GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA", "dated",
+         overlap_days=60),
     # All Orders: "Report can be requested only upto 30 days" (selling-partner-api-models issues
     # 385 and 2591); a longer range comes back DONE with only that line (sync.RANGE_EXCEEDED).
-    Pull("all_orders", "All orders", "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL",
-         "dated", max_days=30, overlap_days=30),
-    Pull("fee_preview", "FBA fee preview", "GET_FBA_ESTIMATED_FBA_FEES_TXT_DATA", "snapshot"),
-    Pull("inventory", "Manage FBA Inventory", "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA",
-         "snapshot"),
-    Pull("settlements", "Settlements (V2 flat file)",
-         "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2", "settlement"),
-    Pull("inbound", "Inbound shipments and items", "", "inbound"),
+    Pull("all_orders", "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "dated",
+         max_days=30, overlap_days=30),
+    Pull("fee_preview", "GET_FBA_ESTIMATED_FBA_FEES_TXT_DATA", "snapshot"),
+    Pull("inventory", "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "snapshot"),
+    Pull("settlements", "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2", "settlement"),
+    Pull("inbound", "", "inbound"),
 )  # fmt: skip
 BY_NAME = {p.name: p for p in PULLS}
 LONGEST_BACKFILL_MONTHS = 18  # the longest claim window: nothing older can still be claimed

@@ -15,10 +15,9 @@ from duckdb import DuckDBPyConnection
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from recoup import clock
+from recoup import clock, reports
 from recoup.claims.forms import forms
 from recoup.coverage import parse_needs
-from recoup.reports import by_table
 from recoup.settings import Settings
 from recoup.sources.catalog import PULLS
 from recoup.web.jobs import Jobs
@@ -50,8 +49,7 @@ def label(value: str | None) -> str:
 
 
 def report_title(table: str) -> str:
-    layouts = by_table(table)
-    return layouts[0].title if layouts else label(table)
+    return reports.title(table)
 
 
 def needs(text: str | None) -> list[str]:

@@ -16,11 +16,10 @@ from typing import Any
 
 from duckdb import DuckDBPyConnection
 
-from recoup import coverage
+from recoup import coverage, reports
 from recoup.claims.store import dicts
 from recoup.findings import latest_as_of
 from recoup.policy import add_months
-from recoup.reports import by_table
 from recoup.rules import RULES, verifies
 
 USABLE_MONTHS = 18  # Amazon's reports go back this far; so does the longest claim window
@@ -99,11 +98,10 @@ def checklist(cov: coverage.Coverage, today: dt.date, marketplaces: list[str]) -
     first = add_months(today, -USABLE_MONTHS)
     out = []
     for report in checked_reports():
-        layouts = by_table(report)
         entry = Report(
             report=report,
-            title=layouts[0].title if layouts else report,
-            place=next((r.download_from for r in layouts if r.download_from), ""),
+            title=reports.title(report),
+            place=reports.download_from(report),
             verifies=verifies(report),
             source_of=tuple(rule.kind for rule in RULES
                             if any(report in need.split("|") for need in rule.needs)),
