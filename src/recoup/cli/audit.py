@@ -8,14 +8,13 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from recoup import audit as auditing
 from recoup import claims, clock
 from recoup import findings as stored
 from recoup.cli.context import settings_of
-from recoup.cli.output import emit, print_audit, print_update, summary_console
+from recoup.cli.output import counting, emit, print_audit, print_update, summary_console
 from recoup.engines import Engine, spark_engine
 from recoup.findings import STATES
 from recoup.lake import export_lake
@@ -33,10 +32,7 @@ def run_audit(
     engine: Engine | None = None,
 ) -> tuple[auditing.Audit, claims.Updated]:
     """Audit one account with a progress bar, store the findings, bring the claims in line."""
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
-    ) as progress:  # fmt: skip
+    with counting() as progress:
         task = progress.add_task("auditing", total=len(KINDS))
 
         def on_rule(kind: str, done: int, total: int) -> None:

@@ -7,8 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from recoup import claims, clock
 from recoup.cli.context import open_workspace
@@ -17,6 +15,7 @@ from recoup.cli.output import (
     print_import_summary,
     print_status,
     print_update,
+    reading,
     summary_console,
 )
 from recoup.coverage import Span, parse_period
@@ -35,15 +34,7 @@ def import_with_progress(
     period: Span | None = None,
 ) -> list[FileResult]:
     """Import with a progress bar per large file (on stderr, gone when done)."""
-    progress = Progress(
-        TextColumn("{task.description}", markup=False),  # a file's name is not markup
-        BarColumn(),
-        DownloadColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    with progress:
+    with reading() as progress:
         return import_paths(
             workspace,
             paths,

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, TaskID
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from recoup import coverage, findings
@@ -267,3 +274,20 @@ class RichReporter:
         if self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None
+
+
+def counting(description: str = "{task.description}") -> Progress:
+    """A progress bar on stderr that counts steps (rules, products) and is gone when done."""
+    return Progress(
+        TextColumn(description), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+    )  # fmt: skip
+
+
+def reading() -> Progress:
+    """A progress bar on stderr per large file being imported, in bytes."""
+    return Progress(
+        TextColumn("{task.description}", markup=False),  # a file's name is not markup
+        BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    )  # fmt: skip

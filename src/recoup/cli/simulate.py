@@ -11,14 +11,18 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from recoup import clock
 from recoup.cli.audit import run_audit
 from recoup.cli.context import open_workspace, settings_of
 from recoup.cli.imports import import_with_progress
-from recoup.cli.output import print_audit, print_import_summary, print_update, summary_console
+from recoup.cli.output import (
+    counting,
+    print_audit,
+    print_import_summary,
+    print_update,
+    summary_console,
+)
 from recoup.simulate import SimConfig, simulate
 from recoup.simulate import partial as simulate_partial
 from recoup.simulate.compare import differences
@@ -108,10 +112,7 @@ def simulate_command(  # noqa: PLR0917 - one parameter per option
 ) -> None:
     """Write a simulated seller account's reports and answer key into OUT."""
     config = _config(seed, months, marketplace, as_of, (drop, cut, one_batch), scale)
-    with Progress(
-        TextColumn("simulating products"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
-    ) as progress:  # fmt: skip
+    with counting("simulating products") as progress:
         task = progress.add_task("simulate", total=None)
         simulated = simulate(
             config, out, quirks=quirks, keep_events=False,
