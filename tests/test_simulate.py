@@ -17,7 +17,7 @@ import pytest
 
 from recoup.ingest import import_paths
 from recoup.simulate import SimConfig, Simulated, simulate
-from recoup.simulate.downloads import settlement_of, settlement_periods
+from recoup.simulate.account import settlement_of, settlement_periods
 from recoup.simulate.seller import Seller
 from recoup.workspace import Workspace
 from tests.conftest import count

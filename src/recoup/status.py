@@ -1,9 +1,12 @@
-"""`recoup status`: what the workspace holds, per canonical report type.
+"""What the workspace holds, per canonical report type: `recoup status` and the dashboard's
+Imports page both show `workspace_status()`, so the two never disagree.
 
-The JSON form is a stable interface: an object keyed by canonical table, each with `files`,
-`rows` (after overlap resolution), `first_date`, `last_date`, `marketplaces`, `rejects` and
-`coverage`: per marketplace, the day ranges the report covers (audit-rules.md principle 11) and
-the gaps between them, as `[first, last]` ISO date pairs.
+Rows and dates are those the audit reads, after overlapping downloads are resolved (merge.py):
+not the sum of what each file held, so two overlapping downloads count their common days once.
+The JSON form of `recoup status` is a stable interface: an object keyed by canonical table, each
+with `files`, `rows`, `first_date`, `last_date`, `marketplaces`, `rejects` and `coverage`: per
+marketplace, the day ranges the report covers (audit-rules.md principle 11) and the gaps between
+them, as `[first, last]` ISO date pairs.
 """
 
 from __future__ import annotations
@@ -64,3 +67,9 @@ def _coverage(
         [account] if account else [],
     ).fetchall()
     return coverage.Coverage.of(rows).spans
+
+
+def held(status: dict[str, Any]) -> dict[str, Any]:
+    """The reports `status` holds anything of: a file (even one whose every row was rejected)
+    or a row."""
+    return {table: entry for table, entry in status.items() if entry["files"] or entry["rows"]}

@@ -26,11 +26,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from recoup.simulate import key_coverage
+from recoup.simulate.account import Account, SimConfig
 from recoup.simulate.answer_key import COLUMNS
 from recoup.simulate.catalog import Product
 from recoup.simulate.layouts import ReportWriter
 from recoup.simulate.markets import MARKETS, Market
-from recoup.simulate.seller import Account, Seller, SimConfig, catalog
+from recoup.simulate.seller import Seller, catalog
 
 __all__ = ["SimConfig", "Simulated", "simulate", "write_answer_key"]
 

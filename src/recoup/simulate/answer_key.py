@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from recoup.money import cents
+from recoup.simulate.account import Account
 from recoup.simulate.catalog import Product
 from recoup.simulate.events import (
     Adjustment,
@@ -33,7 +34,6 @@ from recoup.simulate.events import (
 )
 from recoup.simulate.incidents import US_COST_BASIS
 from recoup.simulate.key_windows import state, window
-from recoup.simulate.seller import Account
 
 COLUMNS = [
     "finding_id", "kind", "marketplace", "fnsku", "msku", "asin", "fulfillment_center",
@@ -136,7 +136,7 @@ class Pool:
 
 def cost_on(account: Account, product: Product, day: dt.date) -> Decimal:
     """The sourcing cost in force on `day` (the seller's cost file the simulator wrote)."""
-    change = account.market.cost_change_day(account.config)
+    change = account.config.cost_change_day
     return product.later_cost if product.later_cost is not None and day >= change else product.cost
 
 

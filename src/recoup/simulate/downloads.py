@@ -1,20 +1,18 @@
 """What the seller downloads on the as-of date: snapshot values, settlements and their own files.
 
 The ledger's reconciled and unreconciled quantities, removal order and inbound shipment states
-are as Amazon shows them that day. Settlements close every 14 days; only closed ones exist.
+are as Amazon shows them that day; orders and refunds name the (closed) settlement that prints
+them (`account.settlement_periods`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from recoup.simulate.seller import Account, SimConfig
+from recoup.simulate.account import Account, settlement_of, settlement_periods
 
 LOSS_AND_DAMAGE = {"M", "5", "E", "6", "7", "H", "K", "U"}
-SETTLEMENT_DAYS = 14
 CLOSED_AFTER_DAYS = 14  # a shipment is CLOSED this long after its last receipt
 
 
@@ -94,7 +92,7 @@ def _inbound(account: Account) -> None:
 
 def _sourcing_costs(account: Account) -> None:
     since = account.config.start - dt.timedelta(days=365)
-    change = account.market.cost_change_day(account.config)
+    change = account.config.cost_change_day
     for product in account.products:
         for cost, since_day in ((product.cost, since), (product.later_cost, change)):
             if cost is not None:
@@ -106,27 +104,6 @@ def _sourcing_costs(account: Account) -> None:
                     currency=account.market.currency,
                     effective_from=since_day,
                 )
-
-
-def settlement_periods(config: SimConfig) -> list[tuple[str, dt.date, dt.date]]:
-    """(settlement id, first day, last day) of every settlement closed by the as-of date."""
-    periods = []
-    start = config.start
-    number = 0
-    while start + dt.timedelta(days=SETTLEMENT_DAYS) <= config.as_of:
-        end = start + dt.timedelta(days=SETTLEMENT_DAYS - 1)
-        number += 1
-        periods.append((f"{11800000000 + config.seed * 1000 + number}", start, end))
-        start = end + dt.timedelta(days=1)
-    return periods
-
-
-def settlement_of(
-    config: SimConfig, periods: list[tuple[str, dt.date, dt.date]], day: dt.date
-) -> str:
-    """The id of the settlement that prints `day`'s events ("" when it has not closed yet)."""
-    index = (day - config.start).days // SETTLEMENT_DAYS
-    return periods[index][0] if index < len(periods) else ""
 
 
 def _settlements(account: Account) -> None:

@@ -25,11 +25,10 @@ import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
+from recoup.simulate.account import Account, SimConfig, settlement_of, settlement_periods
 from recoup.simulate.answer_key import DISPOSED, expected_findings
-from recoup.simulate.downloads import settlement_of, settlement_periods
 from recoup.simulate.layouts import DECLARED, FILES
 from recoup.simulate.partial import DATED, Download, visible
-from recoup.simulate.seller import Account, SimConfig
 
 LAG_DAYS = 7
 CUSTOMER_PAYMENT = ("CustomerReturn", "CustomerServiceIssue")

@@ -26,12 +26,11 @@ from typing import IO, Any
 
 from recoup.reports import REPORT_TYPES
 from recoup.reports.base import Column
+from recoup.simulate.account import Account, SimConfig, settlement_of, settlement_periods
 from recoup.simulate.catalog import Product
-from recoup.simulate.downloads import settlement_of, settlement_periods
 from recoup.simulate.events import Row, Sale, Settled, Values, sale_amounts
 from recoup.simulate.markets import MARKETS, Market
 from recoup.simulate.partial import Download
-from recoup.simulate.seller import Account, SimConfig
 
 DECLARED = {r.name: r for r in REPORT_TYPES}
 OVERLAP_DAYS = 3

@@ -5,10 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from recoup.simulate.seller import SimConfig
 
 
 @dataclass(frozen=True)
@@ -20,10 +16,6 @@ class Market:
     order_prefix: str
     midnight: str  # as the ledger's `Date and Time` prints a day's start
     day_first: bool  # settlement dates dd.MM.yyyy and comma decimals (DE)
-
-    def cost_change_day(self, config: SimConfig) -> dt.date:
-        """Some products get a new sourcing cost halfway through the period."""
-        return config.start + (config.as_of - config.start) / 2
 
     def settlement_date(self, day: dt.date, time: str = "08:49:04") -> str:
         if self.day_first:

@@ -13,13 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
-from recoup.simulate.seller import Account
-
-if TYPE_CHECKING:
-    from recoup.simulate.events import Order, Sale
-    from recoup.simulate.seller import SimConfig
+from recoup.simulate.account import Account, SimConfig
+from recoup.simulate.events import Order, Sale
 
 # Reports with a row date: they can be cut, and a file of them covers days (principle 11).
 DATED = ("ledger_detail", "reimbursements", "customer_returns", "removal_orders",

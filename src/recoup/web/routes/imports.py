@@ -1,5 +1,6 @@
 """Imports: upload report files (many at once, with the period they cover if the seller states
-it), see what each was recognised as, the period it covers and any rows that could not be read;
+it), see what the workspace holds per report (as `recoup status` says: status.py) and what each
+file was recognised as, the period it covers and any rows that could not be read;
 run an audit; sync from Amazon's Selling Partner API (with the credentials' status and what the
 last sync did). Each runs as a job with progress. Also what proves absence (principle 11): the days
 each report that can cancel a finding covers, and the downloads that would verify the unverified
@@ -18,10 +19,11 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
 from recoup import clock, coverage
+from recoup import reports as layouts
 from recoup.claims.store import dicts
-from recoup.reports import REPORT_TYPES
 from recoup.reports.marketplaces import normalise_marketplace
 from recoup.sources import credentials as creds
+from recoup.status import held, workspace_status
 from recoup.web import db, proof, syncing
 from recoup.web.dashboard import Dashboard, Refused, partial
 from recoup.web.routes import (
@@ -34,7 +36,7 @@ from recoup.web.routes import (
 )
 
 router = APIRouter()
-TITLES = {r.table: r.title for r in reversed(REPORT_TYPES)}  # the first layout's title wins
+TITLES = {table: layouts.title(table) for table in layouts.CANONICAL_TABLES}
 REJECTS_SHOWN = 200
 JOB_FINISHED = "job-finished"  # the htmx event a finished job's panel sends
 
@@ -74,12 +76,9 @@ def imports(request: Request) -> HTMLResponse:
     app = dashboard(request)
     with db.connection(app.root) as con:
         account, _ = app.account(request, con)
-        reports = dicts(con.execute(
-            "SELECT canonical, count(*) AS files, sum(rows) AS rows, sum(rejects) AS rejects, "
-            "min(first_date) AS first_date, max(last_date) AS last_date FROM source_files "
-            "WHERE account = ? GROUP BY canonical ORDER BY canonical", [account],
-        ))  # fmt: skip
-        total = sum(r["files"] for r in reports)
+        reports = held(workspace_status(con, account))  # what `recoup status` shows
+        counted = con.execute("SELECT count(*) FROM source_files WHERE account = ?", [account])
+        total = int(counted.fetchone()[0])
         paging = pages(total, page_number(request.query_params.get("page")))
         files = dicts(con.execute(
             "SELECT file_id, name, canonical, encoding, rows, rejects, first_date, last_date, "
