@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -27,14 +27,14 @@ from recoup.findings import STORED
 from recoup.money import cents
 from recoup.policy import Policy, Window, load_policy
 from recoup.reports.marketplaces import CURRENCY_OF
-from recoup.rules import RULES, Rule
+from recoup.rules import RULES, Rule, valuation
 from recoup.rules.context import Context, stack
-from recoup.rules.valuation import valued
 from recoup.settings import AuditSettings, Settings
 from recoup.workspace import Workspace
 
 IDS = ("reference_id", "order_id", "shipment_id", "removal_order_id", "reimbursement_id")
 ZERO = Decimal("0.00")
+COVERAGE = "file_coverage"  # the days each download covers (principle 11)
 
 OnRule = Callable[[str, int, int], None]  # (kind, rules done, rules in all)
 
@@ -192,6 +192,13 @@ def assemble(
     return out
 
 
+def audit_tables(rules: Sequence[Rule] = RULES) -> tuple[str, ...]:
+    """Every table an audit reads: what each rule declares (NEEDS and READS), what valuing their
+    rows reads, and the coverage findings are checked against."""
+    declared = [table for rule in rules for table in rule.tables]
+    return tuple(dict.fromkeys([*declared, *valuation.READS, COVERAGE]))
+
+
 def run(
     engine: Engine,
     account: str,
@@ -200,10 +207,10 @@ def run(
     file_names: dict[int, str],
     *,
     options: AuditSettings | None = None,
-    rules: tuple[Rule, ...] = RULES,
+    rules: Sequence[Rule] = RULES,
     on_rule: OnRule | None = None,
 ) -> Audit:
-    available = engine.available(account)
+    available = engine.available(account, audit_tables(rules))
     covered = _coverage(engine, account, available)
     ctx = Context(
         source=engine.source,
@@ -226,9 +233,9 @@ def run(
 
 def _coverage(engine: Engine, account: str, available: frozenset[str]) -> Coverage:
     """The account's covered days, read like the rules' tables (a workspace or a lake)."""
-    if "file_coverage" not in available:
+    if COVERAGE not in available:
         return Coverage()
-    t = engine.source("file_coverage")
+    t = engine.source(COVERAGE)
     t = t.filter(t.account == account).select("marketplace", "report", "first_day", "last_day")
     return Coverage.of(
         (r["marketplace"], r["report"], r["first_day"], r["last_day"]) for r in engine.rows(t)
@@ -239,7 +246,7 @@ def _contributions(
     engine: Engine,
     ctx: Context,
     audit: Audit,
-    rules: tuple[Rule, ...],
+    rules: Sequence[Rule],
     on_rule: OnRule | None,
 ) -> list[dict[str, Any]]:
     found: list[ir.Table] = []
@@ -250,16 +257,18 @@ def _contributions(
         if missing:
             audit.skipped[rule.kind] = "no " + ", ".join(missing) + " imported"
             continue
-        if rule.kind == "disposed_unauthorized" and ctx.options.automatic_disposal:
-            audit.skipped[rule.kind] = "automatic disposal is on (audit.automatic_disposal)"
+        skipped = rule.skipped(ctx.options)
+        if skipped:
+            audit.skipped[rule.kind] = skipped
             continue
-        found.append(engine.cache(rule.find(ctx)))
+        found.append(engine.cache(rule.find(ctx.for_rule(rule.kind, rule.tables))))
     if on_rule:
         on_rule("", len(rules), len(rules))
     if not found:
         return []
     # Valued once for all kinds: one set of lookups rather than one per rule.
-    return engine.rows(valued(ctx, stack(*found)))
+    valuing = ctx.for_rule("the valuation (recoup.rules.valuation)", valuation.READS)
+    return engine.rows(valuation.valued(valuing, stack(*found)))
 
 
 def store(con: DuckDBPyConnection, audit: Audit) -> None:

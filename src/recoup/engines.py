@@ -7,34 +7,28 @@ A lake is what `recoup export-lake` writes: one Parquet folder per canonical tab
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import ibis
 import ibis.expr.types as ir
 from duckdb import DuckDBPyConnection
 
-# The canonical tables the rules read (views in the workspace, folders in a lake).
-AUDIT_TABLES = (
-    "ledger_detail",
-    "reimbursements",
-    "customer_returns",
-    "removal_orders",
-    "settlements",
-    "date_range_transactions",
-    "inbound_shipments",
-    "inbound_shipment_items",
-    "sourcing_costs",
-    "removal_shipments",
-    "removal_receipts",
-    "shipments_seen_closed",
-    "claim_cases",
-    "file_coverage",
-)
+from recoup.reports import CANONICAL_TABLES
+
 # Kept by recoup itself rather than imported: no `<name>_rows` table behind them.
 OWN_TABLES = ("shipments_seen_closed", "claim_cases", "file_coverage")
+# Every table an engine can hand the audit: one per report layout's canonical table, and recoup's
+# own. Which of them an audit reads, its rules declare (recoup.audit.audit_tables).
+ALL_TABLES = (*CANONICAL_TABLES, *OWN_TABLES)
+
+
+class Available(Protocol):
+    def __call__(self, account: str, tables: Iterable[str] = ALL_TABLES) -> frozenset[str]:
+        """Those of `tables` holding rows of the account."""
+        ...
 
 
 @dataclass
@@ -42,7 +36,7 @@ class Engine:
     name: str
     backend: Any
     source: Callable[[str], ir.Table]
-    available: Callable[[str], frozenset[str]]  # account -> tables holding its rows
+    available: Available  # account, tables -> those holding its rows
 
     cached: list[str] = field(default_factory=list)
 
@@ -75,9 +69,11 @@ def duckdb_engine(con: DuckDBPyConnection, memory_limit: str | None = None) -> E
         con.execute("SET memory_limit = ?", [memory_limit])
     backend = ibis.duckdb.from_connection(con)
 
-    def available(account: str) -> frozenset[str]:
+    def available(account: str, tables: Iterable[str] = ALL_TABLES) -> frozenset[str]:
         found = set()
-        for name in AUDIT_TABLES:
+        for name in tables:
+            if name not in ALL_TABLES:  # a table no report layout fills: nothing to read
+                continue
             table = name if name in OWN_TABLES else f"{name}_rows"
             row = con.execute(
                 f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE account = ? LIMIT 1)",
@@ -115,9 +111,9 @@ def spark_engine(lake: Path, master: str | None = None) -> Engine:
             tables[name] = backend.read_parquet(str(folder), table_name=name)
         return tables[name]
 
-    def available(account: str) -> frozenset[str]:
+    def available(account: str, tables: Iterable[str] = ALL_TABLES) -> frozenset[str]:
         found = set()
-        for name in AUDIT_TABLES:
+        for name in tables:
             if (lake / name).exists():
                 t = source(name)
                 if backend.execute(t.filter(t.account == account).limit(1).count()) > 0:

@@ -1,17 +1,20 @@
 """`recoup export-lake DIR`: the canonical tables as Parquet, one folder per table, for Spark
 (or any engine that reads Parquet). Overlapping downloads are already resolved: a lake holds
-what the audit reads, not every imported row."""
+what the audit reads, not every imported row.
+
+Every canonical table is written, not only those today's rules declare: a lake is often audited
+elsewhere, where another rule package (reading, say, the fee preview) may be installed."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from duckdb import DuckDBPyConnection
 
-from recoup.engines import AUDIT_TABLES
+from recoup.engines import ALL_TABLES
 
 
 def export_lake(
@@ -19,13 +22,14 @@ def export_lake(
     lake: Path,
     accounts: list[str] | None = None,
     on_table: Callable[[str, int], None] | None = None,
+    tables: Iterable[str] = ALL_TABLES,
 ) -> dict[str, int]:
-    """Write every audit table (all accounts, or `accounts`) under `lake`; returns row counts.
+    """Write the tables (all accounts, or `accounts`) under `lake`; returns row counts.
     Each table is written beside the old one and swapped in, so a failed export leaves the
     previous lake readable."""
     lake.mkdir(parents=True, exist_ok=True)
     counts = {}
-    for name in AUDIT_TABLES:
+    for name in tables:
         where = ""
         params: list[Any] = []
         if accounts:

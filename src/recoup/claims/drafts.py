@@ -20,10 +20,11 @@ from typing import Any
 import jinja2
 from duckdb import DuckDBPyConnection
 
+from recoup import reports
 from recoup.claims import evidence, store
 from recoup.claims.forms import Form, form
-from recoup import reports
 from recoup.policy import Policy, PolicyError, Span
+from recoup.rules import RULES
 
 USER_TEMPLATES = "templates"
 
@@ -35,32 +36,15 @@ class Draft:
     evidence_csv: str
 
 
-def _n(row: dict[str, Any], column: str) -> int:
-    return int(row.get(column) or 0)
-
-
-def expected_units(kind: str, rows: list[dict[str, Any]]) -> int | None:
-    """The units the reports say should be there (adjusted, shipped, requested, returned...)."""
+def expected_units(f: Form, rows: list[dict[str, Any]]) -> int | None:
+    """The units the reports say should be there (adjusted, shipped, requested, returned...),
+    as the kind's claim form counts them from a finding's evidence rows."""
+    if f.expected_units is None:
+        return None
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by[r["report"]].append(r)
-    if kind in ("warehouse_lost", "warehouse_damaged", "disposed_unauthorized"):
-        adjusted = [r for r in by["ledger_detail"] if r.get("event_type") == "Adjustments"]
-        return sum(-_n(r, "quantity") for r in adjusted if _n(r, "quantity") < 0) or None
-    if kind == "inbound_shortage":
-        return sum(_n(r, "quantity_shipped") for r in by["inbound_shipment_items"]) or None
-    if kind == "removal_short":
-        if by["removal_orders"]:
-            return sum(_n(r, "requested_quantity") - _n(r, "cancelled_quantity")
-                       for r in by["removal_orders"]) or None  # fmt: skip
-        return sum(_n(r, "shipped_quantity") for r in by["removal_shipments"]) or None
-    if kind == "return_damaged_by_amazon":
-        return sum(_n(r, "quantity") for r in by["customer_returns"]) or None
-    if kind == "reversal_unmatched":
-        return sum(abs(_n(r, "quantity_reimbursed_total")) for r in by["reimbursements"]) or None
-    if kind == "reimbursement_underpaid":
-        return sum(_n(r, "quantity_reimbursed_cash") for r in by["reimbursements"]) or None
-    return None
+    return f.expected_units(by)
 
 
 def _span(span: Span) -> str:
@@ -108,7 +92,7 @@ def _lines(f: Form, members: list[dict[str, Any]], rows: list[dict[str, Any]], o
         by_finding[r["finding_id"]].append(r)
     out = []
     for m in members:
-        expected = expected_units(m["kind"], by_finding[m["finding_id"]])
+        expected = expected_units(f, by_finding[m["finding_id"]])
         accounted = expected - m["quantity"] if expected is not None else None
         paid = [r for r in by_finding[m["finding_id"]] if r["report"] == "reimbursements"]
         out.append({
@@ -154,11 +138,19 @@ def facts_table(f: Form, lines: list[dict[str, Any]], currency: str) -> str:
     return _table(headers, rows, right)
 
 
+def _packages() -> list[str]:
+    """recoup's own templates, then those of rule packages (`templates/` beside their rules):
+    a rule package adds its kinds' texts but cannot replace recoup's."""
+    extra = dict.fromkeys(r.package for r in RULES if not r.own and r.package)
+    return ["recoup.claims", *(p for p in extra
+                               if resources.files(p).joinpath("templates").is_dir())]  # fmt: skip
+
+
 def _environment(workspace: Path | None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if workspace is not None and (workspace / USER_TEMPLATES).is_dir():
         loaders.append(jinja2.FileSystemLoader(workspace / USER_TEMPLATES))
-    loaders.append(jinja2.PackageLoader("recoup.claims", "templates"))
+    loaders += [jinja2.PackageLoader(package, "templates") for package in _packages()]
     # Plain text for a Seller Support form: nothing is HTML-escaped, and lines stay as written.
     return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=False,
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
@@ -166,9 +158,15 @@ def _environment(workspace: Path | None) -> jinja2.Environment:
 
 
 def shipped_templates() -> dict[str, str]:
-    folder = resources.files("recoup.claims").joinpath("templates")
-    return {e.name: e.read_text(encoding="utf-8") for e in folder.iterdir()
-            if e.name.endswith(".txt")}  # fmt: skip
+    """Every template a seller may copy into the workspace and edit: recoup's and its rule
+    packages' (`recoup claims templates`)."""
+    out: dict[str, str] = {}
+    for package in _packages():
+        folder = resources.files(package).joinpath("templates")
+        for e in folder.iterdir():
+            if e.name.endswith(".txt"):
+                out.setdefault(e.name, e.read_text(encoding="utf-8"))
+    return out
 
 
 def render(

@@ -1,7 +1,7 @@
 """After each audit: draft new claims, keep drafts true to the audit, and flag filed claims.
 
 - Claimable findings that are in no claim yet are grouped the way Amazon's forms take them
-  (`forms.toml` `group_by`: one FNSKU, order, shipment, removal order or reimbursement per case,
+  (the form's `group_by`: one FNSKU, order, shipment, removal order or reimbursement per case,
   never two kinds in one case). A finding joins the open draft for its group when there is one.
 - A draft only ever holds findings the latest audit still calls claimable: a finding that is no
   longer owed, or whose window has closed, leaves the draft (with the reason). A draft left empty

@@ -3,7 +3,7 @@
 1. A reimbursement row whose `case-id` is a filed claim's case id pays that claim, whatever its
    reason (Amazon says so). Several claims under one case id are paid oldest first.
 2. A row without a case id pays, oldest filed first, a filed claim of a kind its reason can pay
-   (`forms.toml` `pays`) that shares its FNSKU, order id or original reimbursement id
+   (the form's `pays`) that shares its FNSKU, order id or original reimbursement id
    (`match_on`), filed before the row's approval day. A row paid on the filing day or earlier was
    already on its way, so it is not the claim's doing.
 3. Each row pays once: a row's units (cash and in kind) and cash are spent across claims and

@@ -1,8 +1,10 @@
 """Amazon's claim windows and valuation dates as dated data (audit-rules.md principles 3 and 10).
 
-The shipped rows live in `windows.toml` with the source of each; a seller overrides or adds rows
-in `recoup.toml`. Nothing here knows a finding kind's rules: it only answers "which window was in
-force for this kind, in this marketplace, on this clock date".
+The shipped rows live in `windows.toml` with the source of each; a rule package outside recoup
+ships a `windows.toml` of its own beside its rules; a seller overrides or adds rows in
+`recoup.toml`. Nothing here knows a finding kind's rules: it only answers "which window was in
+force for this kind, in this marketplace, on this clock date", and checks that every kind has a
+window (the kinds and their packages' rows come from `recoup.rules`, through `declare_kinds`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -140,17 +142,65 @@ def _rows(raw: Iterable[Mapping[str, Any]], origin: str) -> list[WindowRow]:
     return rows
 
 
+@dataclass(frozen=True)
+class KindWindows:
+    """What one finding kind asks of the policy: the window ids its findings are dated by, and
+    the `windows.toml` its rule package ships (None: its rows are in recoup's own)."""
+
+    kind: str
+    windows: tuple[str, ...]
+    origin: str = "windows.toml"  # where its rows belong, for the error message
+    shipped: str | None = None  # that file's text
+
+
+# Set by recoup.rules (a higher layer), read at every load: the registered kinds' windows.
+_DECLARED: list[Callable[[], Iterable[KindWindows]]] = []
+
+
+def declare_kinds(kinds: Callable[[], Iterable[KindWindows]]) -> None:
+    """Where `load_policy` learns the finding kinds (recoup.rules calls this on import)."""
+    _DECLARED[:] = [kinds]
+
+
+def _toml(text: str, origin: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError(f"{origin}: {error}") from None
+
+
+def _without_window(rows: Iterable[WindowRow], kinds: Iterable[KindWindows]) -> None:
+    """Every kind's window ids have rows, or a PolicyError names the kind and where they go."""
+    known = {r.kind for r in rows}
+    for k in kinds:
+        for window in k.windows:
+            if window not in known:
+                raise PolicyError(
+                    f"finding kind {k.kind} has no claim window rows for {window!r}: add "
+                    f"[[windows]] rows with kind = {window!r} to {k.origin}"
+                )
+
+
 def load_policy(
     window_overrides: Iterable[Mapping[str, Any]] = (),
     cost_basis_overrides: Mapping[str, Any] | None = None,
 ) -> Policy:
     """The shipped policy with the user's rows applied: a user row replaces the shipped row of
-    the same kind, group and effective date, or adds a new one."""
+    the same kind, group and effective date, or adds a new one. Rule packages' own rows come
+    after recoup's and may only add kinds recoup does not ship."""
     text = resources.files("recoup.policy").joinpath("windows.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text)
     rows = {(r.kind, r.group, r.effective_from): r for r in _rows(data["windows"], "windows.toml")}
+    kinds = [k for declared in _DECLARED for k in declared()]
+    recoups = {r.kind for r in rows.values()}
+    for origin, text in {k.origin: k.shipped for k in kinds if k.shipped is not None}.items():
+        for r in _rows(_toml(text, origin).get("windows", []), origin):
+            if r.kind in recoups:
+                raise PolicyError(f"{origin}: window {r.kind} is recoup's own (not redefined)")
+            rows[r.kind, r.group, r.effective_from] = r
     for r in _rows(window_overrides, "recoup.toml [[audit.windows]]"):
         rows[r.kind, r.group, r.effective_from] = r
+    _without_window(rows.values(), kinds)
     basis = {
         str(b["group"]): _date(b["effective_from"], "windows.toml cost_basis")
         for b in data["cost_basis"]

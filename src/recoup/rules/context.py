@@ -3,13 +3,18 @@
 Rules never touch a connection. They ask the context for tables (already limited to the account)
 and for the shared allocations of `recoup.rules.allocation`, which are computed once per audit and
 cached on the backend, so every rule sees the same allocation of every reimbursement unit.
+
+Each rule reads through its own view of the audit's context (`for_rule`), which refuses a table
+the rule does not declare: the audit's table list, the workspace check of what an account holds
+and the Spark lake are all built from the declarations, so an undeclared table would be missing
+there (or make the rule look skipped for want of it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import ibis
@@ -90,6 +95,10 @@ def earliest(t: ir.Table, day: str) -> ir.DateValue:
     return t[day].min().over(ibis.window(group_by=[t.marketplace, t.fnsku]))
 
 
+class UndeclaredTable(LookupError):
+    """A rule read a table its NEEDS and READS do not name (recoup.rules.kind)."""
+
+
 @dataclass
 class Context:
     """One audit's inputs. `source(name)` returns a canonical table of the workspace (or lake)."""
@@ -102,10 +111,35 @@ class Context:
     execute: Callable[[ir.Expr], Any]
     options: AuditSettings = field(default_factory=AuditSettings)  # `[audit]` in recoup.toml
     available: frozenset[str] = frozenset()  # canonical tables holding rows of this account
+    reader: str = ""  # who reads through this view (a rule's kind), for the refusal
+    declared: frozenset[str] | None = None  # the tables it may read; None: any
     _tables: dict[str, ir.Table] = field(default_factory=dict)
     _shared: dict[str, Any] = field(default_factory=dict)
+    # The tables each shared value was computed from, charged to every rule that uses it (so a
+    # rule's declarations are checked whichever rule happened to compute it first).
+    _read_by: dict[str, frozenset[str]] = field(default_factory=dict)
+    _reading: list[set[str]] = field(default_factory=list)  # shared values being computed
+
+    def for_rule(self, reader: str, declared: Iterable[str]) -> Context:
+        """This audit's context as one reader sees it: the same tables and shared values,
+        limited to the tables it declares."""
+        return replace(self, reader=reader, declared=frozenset(declared))
+
+    def _read(self, names: Iterable[str]) -> None:
+        names = set(names)
+        if self.declared is not None and not names <= self.declared:
+            undeclared = ", ".join(sorted(names - self.declared))
+            raise UndeclaredTable(
+                f"{self.reader or 'a rule'} reads {undeclared} without declaring it: add it to "
+                "the rule's NEEDS or READS (the audit's table list and the Spark lake are built "
+                "from them)"
+            )
+        for reading in self._reading:
+            reading.update(names)
 
     def table(self, name: str) -> ir.Table:
+        """A canonical table, limited to the account (refused when not declared)."""
+        self._read((name,))
         if name not in self._tables:
             t = self.source(name)
             self._tables[name] = t.filter(t.account == self.account)
@@ -114,15 +148,21 @@ class Context:
     def shared(self, name: str, compute: Callable[[Context], Any]) -> Any:
         """A shared allocation, computed once per audit and materialised here (so `compute`
         returns the query, not a cached table)."""
-        if name not in self._shared:
+        if name in self._shared:
+            self._read(self._read_by[name])
+            return self._shared[name]
+        self._reading.append(set())
+        try:
             value = compute(self)
-            # Materialised once: every rule then reads a small table, not the query behind it.
-            if isinstance(value, ir.Table):
-                value = self.cache(value)
-            elif isinstance(value, dict):
-                value = {k: self.cache(v) for k, v in value.items()}
-            self._shared[name] = value
-        return self._shared[name]
+        finally:
+            self._read_by[name] = frozenset(self._reading.pop())
+        # Materialised once: every rule then reads a small table, not the query behind it.
+        if isinstance(value, ir.Table):
+            value = self.cache(value)
+        elif isinstance(value, dict):
+            value = {k: self.cache(v) for k, v in value.items()}
+        self._shared[name] = value
+        return value
 
     def count(self, t: ir.Table) -> int:
         """Rows of `t`, computed now (to skip work nobody needs)."""

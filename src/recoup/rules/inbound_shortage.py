@@ -7,8 +7,9 @@ What cancels it: a Lost_Inbound or Damaged_Inbound reimbursement whose case id i
 filed claim for the shipment cancels that shipment's units; the others cancel by FNSKU, oldest
 first.
 Clock: the shipment's last receipt in the ledger (when it has none, the date recoup first saw it
-closed). Window: 60 days in the US since 2024-10-23, otherwise 9 months (policy unresolved:
-configurable). Attach the invoice and proof of delivery. Valued at sourcing cost.
+closed). Window: counted from that clock, as its rows in policy/windows.toml say (where Amazon's
+policy is unresolved a row says so; override it in recoup.toml). Attach the invoice and proof of
+delivery. Valued at sourcing cost.
 """
 
 from __future__ import annotations
@@ -20,9 +21,15 @@ from ibis import _
 from recoup.rules import allocation, inputs
 from recoup.rules.context import Context, contributions, earliest, proof, stack
 from recoup.rules.fifo import allocate
+from recoup.rules.kind import Evidence, Form, units
 
 KIND = "inbound_shortage"
+ORDER = 60
 NEEDS = ("inbound_shipments", "inbound_shipment_items")
+# Receipts; payments, less reversals that found units or returns explain; recoup's own record of
+# closed shipments and of filed case ids.
+READS = ("ledger_detail", "reimbursements", "customer_returns", "shipments_seen_closed",
+         "claim_cases")  # fmt: skip
 # The reports that must cover a finding's days before it is claimed (principle 11).
 PROVEN_BY: tuple[str, ...] = ("reimbursements",)
 STUCK_DAYS = 60  # RECEIVING this long after the last receipt counts as closed
@@ -142,3 +149,45 @@ def find(ctx: Context) -> ir.Table:
     )
     parts.append(one(cited, 0, "ledger_detail", cited.file_id, cited.line))
     return stack(*parts)
+
+
+# -- how it is claimed ----------------------------------------------------------------------------
+
+
+def units_shipped(rows: Evidence) -> int | None:
+    """The units the shipment items say were shipped."""
+    return units(rows.get("inbound_shipment_items", []), "quantity_shipped") or None
+
+
+FORM = Form(
+    title="Units shipped to Amazon but not received",
+    group_by="shipment_id",
+    line_id="fnsku",
+    line_label="FNSKU",
+    file_at=(
+        "Shipments > Track shipment > Reconcile (Contents) > Research missing units; damaged "
+        "inbound units through Contact Us"
+    ),
+    policy=(
+        "FBA inventory reimbursement policy: inbound shipments (units lost or damaged before "
+        "receipt)"
+    ),
+    attach=(
+        (
+            "proof of ownership: supplier invoice (or signed packing slip if you make the "
+            "product) with the purchase date, product names matching the missing items and "
+            "quantities"
+        ),
+        (
+            "proof of delivery: the carrier's tracking (small parcel) or the BOL signed by Amazon "
+            "with box count and weight (LTL), as a PDF or JPG"
+        ),
+        "the evidence rows (CSV): shipment items and ledger receipts",
+    ),
+    expected="units shipped",
+    accounted="received or reimbursed",
+    settle_by="units",
+    pays=("Lost_Inbound", "Damaged_Inbound"),
+    match_on="fnsku",
+    expected_units=units_shipped,
+)

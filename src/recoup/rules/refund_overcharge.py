@@ -4,8 +4,8 @@ What it finds, for FBA and your own (merchant-fulfilled) orders alike: an order 
 refunded principal exceeds the principal the customer paid (by more than a cent; needs the order
 in your settlements), and refunds where Amazon kept more refund administration fee than its rule
 allows: the lesser of 5.00 or 20 % of the refunded referral fee. Date Range reports do not show
-that fee separately and are not checked for it. Owed: the excess (no units). Window: 90 days from
-the item's first refund.
+that fee separately and are not checked for it. Owed: the excess (no units). Window: counted from
+the item's first refund, as its rows in policy/windows.toml say.
 """
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ from ibis import _
 
 from recoup.rules import inputs
 from recoup.rules.context import Context, contributions, stack
+from recoup.rules.kind import Form
 
 KIND = "refund_overcharge"
+ORDER = 100
 NEEDS = ("settlements|date_range_transactions",)
+READS = ("settlements", "date_range_transactions")
 # The reports that must cover a finding's days before it is claimed (principle 11).
 PROVEN_BY: tuple[str, ...] = ()
 CAP = Decimal("5.00")
@@ -59,3 +62,24 @@ def find(ctx: Context) -> ir.Table:
         one(cited_refunds, None, cited_refunds.report, cited_refunds.file_id, cited_refunds.line),
         one(fees, fees.excess, "settlements", fees.fee_file_id, fees.fee_line),
     )
+
+
+# -- how it is claimed ----------------------------------------------------------------------------
+
+FORM = Form(
+    title="Refund took back more than the customer was charged",
+    group_by="order_id",
+    line_id="order_id",
+    line_label="Order ID",
+    file_at="Contact Us > Payments > a transaction, as a research request for the order",
+    policy=(
+        "Refund administration fee (at most 20 % of the refunded referral fee, capped at 5.00) "
+        "and refund amounts, per order"
+    ),
+    attach=("the evidence rows (CSV) from my settlement report for this order",),
+    expected="",
+    accounted="",
+    settle_by="amount",
+    pays=("CustomerServiceIssue", "GeneralAdjustment", "FeeCorrection", "Fee_Correction"),
+    match_on="order_id",
+)

@@ -4,7 +4,8 @@ What it finds: cash reimbursements for units lost or damaged before a customer o
 (Lost_Warehouse, Damaged_Warehouse, Lost_Inbound, Damaged_Inbound, Lost_Outbound) approved since
 Amazon began paying by sourcing cost (US 2025-03-31, UK 2025-03-10), where the amount per unit is
 more than 5 % below your sourcing cost in force on the approval date. Owed: the difference per
-unit times the cash units. Window: 60 days from the approval date. Attach your invoices.
+unit times the cash units. Window: counted from the approval date, as its rows in
+policy/windows.toml say. Attach your invoices.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import ibis.expr.types as ir
 
 from recoup.rules import costs, inputs
 from recoup.rules.context import Context, contributions, proof
+from recoup.rules.kind import Evidence, Form, units
 
 KIND = "reimbursement_underpaid"
+ORDER = 80
 NEEDS = ("reimbursements", "sourcing_costs")
 # The reports that must cover a finding's days before it is claimed (principle 11).
 PROVEN_BY: tuple[str, ...] = ("reimbursements",)
@@ -62,3 +65,44 @@ def find(ctx: Context) -> ir.Table:
         proof=proof("reimbursements", r.approval_date),
         report="reimbursements", file_id=r.file_id, line=r.line,
     )  # fmt: skip
+
+
+# -- how it is claimed ----------------------------------------------------------------------------
+
+
+def units_paid_in_cash(rows: Evidence) -> int | None:
+    """The units the reimbursement paid in cash."""
+    return units(rows.get("reimbursements", []), "quantity_reimbursed_cash") or None
+
+
+FORM = Form(
+    title="Reimbursement below my sourcing cost",
+    group_by="reimbursement_id",
+    line_id="reimbursement_id",
+    line_label="Reimbursement ID",
+    file_at=(
+        "Inventory Defect and Reimbursement portal > Manage Your Sourcing Cost (update the cost), "
+        "then request a re-evaluation of the reimbursement ID"
+    ),
+    policy="FBA inventory reimbursement policy: reimbursement value based on your sourcing cost",
+    attach=(
+        (
+            "the supplier invoice (less than a year old) showing the per-unit price, excluding "
+            "freight and duty"
+        ),
+        "the evidence row (CSV) from the Reimbursements report",
+    ),
+    expected="units paid in cash",
+    accounted="",
+    settle_by="amount",
+    pays=(
+        "Lost_Warehouse",
+        "Damaged_Warehouse",
+        "Lost_Inbound",
+        "Damaged_Inbound",
+        "Lost_Outbound",
+        "GeneralAdjustment",
+    ),
+    match_on="original_reimbursement_id",
+    expected_units=units_paid_in_cash,
+)

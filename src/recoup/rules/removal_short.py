@@ -3,7 +3,8 @@
 What it finds: completed Return removal orders whose requested units exceed the units cancelled,
 disposed and shipped. A unit short on a removal order is claimed here, never also as a warehouse
 loss. What cancels it: Lost_Outbound reimbursements for the FNSKU, oldest first. Clock: the
-order's last-updated date; window 60 days, in every marketplace. Valued at sourcing cost.
+order's last-updated date; window as its rows in policy/windows.toml say. Valued at sourcing
+cost.
 """
 
 from __future__ import annotations
@@ -14,12 +15,19 @@ from ibis import _
 from recoup.rules import allocation, inputs
 from recoup.rules.context import Context, contributions, earliest, proof, stack
 from recoup.rules.fifo import allocate
+from recoup.rules.kind import Evidence, Form, units
 
 KIND = "removal_short"
+ORDER = 70
 NEEDS = ("removal_orders",)
+# Payments, less reversals that found units or returns explain; shipments against your receipt
+# log when you import one.
+READS = ("reimbursements", "ledger_detail", "customer_returns", "removal_shipments",
+         "removal_receipts")  # fmt: skip
 # The reports that must cover a finding's days before it is claimed (principle 11).
 PROVEN_BY: tuple[str, ...] = ("reimbursements",)
 WINDOW_FROM_SHIPMENT = "removal_short_receipt"  # policy row: 15-75 days from the shipment
+WINDOWS = (KIND, WINDOW_FROM_SHIPMENT)
 
 
 def find(ctx: Context) -> ir.Table:
@@ -92,3 +100,39 @@ def _received_short(ctx: Context, paid: ir.Table) -> ir.Table:
         window=WINDOW_FROM_SHIPMENT, report="removal_shipments", file_id=owed.file_id,
         line=owed.line, proof=proof("reimbursements", owed._first),
     )  # fmt: skip
+
+
+# -- how it is claimed ----------------------------------------------------------------------------
+
+
+def units_requested(rows: Evidence) -> int | None:
+    """The units the removal orders requested (less those cancelled), else those shipped."""
+    orders = rows.get("removal_orders", [])
+    if orders:
+        return units(orders, "requested_quantity") - units(orders, "cancelled_quantity") or None
+    return units(rows.get("removal_shipments", []), "shipped_quantity") or None
+
+
+FORM = Form(
+    title="Removal order units not delivered",
+    group_by="removal_order_id",
+    line_id="fnsku",
+    line_label="FNSKU",
+    file_at=(
+        "The removal order claim tool (removal order ID), or Contact Us with the removal order ID"
+    ),
+    policy=(
+        "FBA inventory reimbursement policy: removal orders (units lost or damaged before delivery)"
+    ),
+    attach=(
+        "the evidence rows (CSV) from the Removal Order Detail report",
+        "the removal shipment's carrier tracking or proof of delivery",
+        "photos of the units, packaging and box received, if any arrived damaged",
+    ),
+    expected="units requested",
+    accounted="disposed, shipped or reimbursed",
+    settle_by="units",
+    pays=("Lost_Outbound",),
+    match_on="fnsku",
+    expected_units=units_requested,
+)

@@ -17,9 +17,14 @@ import ibis.expr.types as ir
 
 from recoup.rules import allocation
 from recoup.rules.context import Context, contributions, earliest, proof
+from recoup.rules.kind import Evidence, Form, units
 
 KIND = "return_damaged_by_amazon"
+ORDER = 50
 NEEDS = ("customer_returns",)
+# Refunds (the clock and value), and every payment the earlier kinds did not use.
+READS = ("settlements", "date_range_transactions", "reimbursements", "ledger_detail",
+         "removal_orders")  # fmt: skip
 # The reports that must cover a finding's days before it is claimed (principle 11).
 PROVEN_BY: tuple[str, ...] = ("reimbursements",)
 
@@ -48,3 +53,39 @@ def find(ctx: Context) -> ir.Table:
         file_id=rows.file_id,
         line=rows.line,
     )
+
+
+# -- how it is claimed ----------------------------------------------------------------------------
+
+
+def units_returned(rows: Evidence) -> int | None:
+    """The units the customer-returns rows show."""
+    return units(rows.get("customer_returns", []), "quantity") or None
+
+
+FORM = Form(
+    title="Customer return damaged by Amazon or its carrier",
+    group_by="order_id",
+    line_id="order_id",
+    line_label="Order ID",
+    file_at=(
+        "Inventory Defect and Reimbursement portal > Eligible for claim, or the customer-return "
+        "claim tool (order ID)"
+    ),
+    policy=(
+        "FBA inventory reimbursement policy: customer return claims (returned item damaged by "
+        "Amazon or the carrier)"
+    ),
+    attach=(
+        (
+            "the evidence rows (CSV) from the Customer Returns report (detailed disposition and "
+            "reason)"
+        ),
+    ),
+    expected="units returned damaged",
+    accounted="reimbursed",
+    settle_by="units",
+    pays=("CustomerReturn", "Damaged_Warehouse", "CustomerServiceIssue"),
+    match_on="order_id",
+    expected_units=units_returned,
+)

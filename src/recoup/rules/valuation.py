@@ -30,18 +30,24 @@ def _middle(t: ir.Table, group: list[str], order: ir.Value, values: dict[str, st
     return t.group_by(group).aggregate(**aggs)
 
 
+# The reports that pair a SKU with its FNSKU (and ASIN): table -> (sku, fnsku, asin) columns.
+IDENTIFIER_SOURCES = {
+    "ledger_detail": ("msku", "fnsku", "asin"),
+    "customer_returns": ("sku", "fnsku", "asin"),
+    "reimbursements": ("sku", "fnsku", "asin"),
+    "removal_orders": ("sku", "fnsku", None),
+    "inbound_shipment_items": ("seller_sku", "fnsku", None),
+    "sourcing_costs": ("sku", "fnsku", None),
+}
+# What valuing every kind's rows reads, as a rule declares its READS: the identifiers, your costs,
+# the reimbursement history and the sale prices.
+READS = (*IDENTIFIER_SOURCES, "settlements", "date_range_transactions")
+
+
 def identifiers(ctx: Context) -> ir.Table:
     """FNSKU and ASIN per (marketplace, SKU) from every imported report that pairs them."""
     parts = []
-    sources = {
-        "ledger_detail": ("msku", "fnsku", "asin"),
-        "customer_returns": ("sku", "fnsku", "asin"),
-        "reimbursements": ("sku", "fnsku", "asin"),
-        "removal_orders": ("sku", "fnsku", None),
-        "inbound_shipment_items": ("seller_sku", "fnsku", None),
-        "sourcing_costs": ("sku", "fnsku", None),
-    }
-    for table, (sku, fnsku, asin) in sources.items():
+    for table, (sku, fnsku, asin) in IDENTIFIER_SOURCES.items():
         if table in ctx.available:
             t = ctx.table(table)
             parts.append(

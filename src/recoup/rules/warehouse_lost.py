@@ -5,8 +5,9 @@ download has an Unreconciled Quantity column, each such row is owed exactly its 
 units: Amazon has already netted found and reimbursed units against that row, and claims are filed
 per row (transaction item id). Older downloads without the column: the row's units, less units
 found later (ledger F rows of the same FNSKU) and Lost_Warehouse reimbursements, oldest first.
-Why Amazon owes it: units in its care went missing. Window: 60 days from the adjustment (US since
-2024-10-23, EU/UK since 2025-01-09); 18 months before those dates. Valued at your sourcing cost.
+Why Amazon owes it: units in its care went missing. Window: counted from the adjustment, as its
+`warehouse_lost` rows say (policy/windows.toml; the dashboard's Settings page lists the windows
+in force). Valued at your sourcing cost.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from ibis import _
 from recoup.rules import allocation, inputs
 from recoup.rules.context import Context, contributions, earliest, proof, stack
 from recoup.rules.fifo import allocate
+from recoup.rules.kind import Evidence, Form
 
 KIND = "warehouse_lost"
+ORDER = 10
 NEEDS = ("ledger_detail",)
+READS = ("reimbursements", "customer_returns")  # payments, less reversals returns explain
 # The reports that must cover a finding's days before it is claimed (principle 11).
 PROVEN_BY: tuple[str, ...] = ("reimbursements",)  # legacy rows: Unreconciled Quantity needs none
 
@@ -74,3 +78,33 @@ def ledger_contributions(rows: ir.Table, kind: str, basis: ir.Value | None = Non
 
 def find(ctx: Context) -> ir.Table:
     return ledger_contributions(owed_rows(ctx, allocation.LOST, "Lost_Warehouse", True), KIND)
+
+
+# -- how it is claimed ----------------------------------------------------------------------------
+
+
+def units_adjusted(rows: Evidence) -> int | None:
+    """The units the ledger adjusted out (its negative Adjustments rows)."""
+    adjusted = [int(r.get("quantity") or 0) for r in rows.get("ledger_detail", [])
+                if r.get("event_type") == "Adjustments"]  # fmt: skip
+    return sum(-quantity for quantity in adjusted if quantity < 0) or None
+
+
+FORM = Form(
+    title="Inventory lost in a fulfillment center",
+    group_by="fnsku",
+    line_id="reference_id",
+    line_label="Transaction item ID",
+    file_at=(
+        "Help > Investigate an item lost in warehouse (one FNSKU at a time) > Create a case; or "
+        "Contact Us with the transaction item IDs below"
+    ),
+    policy="FBA inventory reimbursement policy: inventory lost in the fulfillment center",
+    attach=("the evidence rows (CSV) from the Inventory Ledger",),
+    expected="units adjusted",
+    accounted="found or reimbursed since",
+    settle_by="units",
+    pays=("Lost_Warehouse",),
+    match_on="fnsku",
+    expected_units=units_adjusted,
+)
