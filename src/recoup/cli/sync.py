@@ -119,6 +119,10 @@ def print_outcomes(console: Console, outcomes: list[Outcome]) -> None:
             escape(o.note),
         )
     console.print(table)
+    for o in outcomes:  # a failure's full text, which the table's note column may wrap
+        if o.state == "failed" and o.note:
+            console.print(f"{BY_NAME[o.pull].title} {o.marketplace} {o.window}: {o.note}",
+                          markup=False, style="red")  # fmt: skip
     rows = sum(o.rows for o in outcomes)
     failed = sum(o.state == "failed" for o in outcomes)
     console.print(
