@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKSPACE ?= recoup-workspace
 
-.PHONY: install demo serve fixtures test lint bench-import bench-simulate bench-audit bench-claims bench-web bench-sync golden clean
+.PHONY: install demo serve fixtures test test-fast lint bench-import bench-simulate bench-audit bench-claims bench-web bench-sync golden clean
 
 $(BIN)/recoup: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,10 +30,27 @@ fixtures: install
 	$(BIN)/recoup --workspace $(WORKSPACE) import --marketplace US $(FIXTURES)
 	$(BIN)/recoup --workspace $(WORKSPACE) status
 
-test: install
+# The tests run on every core (pytest-xdist); JOBS=0 runs them in this process. Tests of a module
+# marked `xdist_group` share its module fixtures and run on one worker. ARGS go to pytest
+# (`make test-fast ARGS="-k rules --durations=30"`).
+JOBS ?= auto
+ARGS ?=
+PYTEST := $(BIN)/pytest -n $(JOBS) --dist loadgroup $(ARGS)
+# Left out of the quick loop: Chromium, Spark and the long end-to-end runs.
+FAST := not browser and not spark and not slow
+
+# Everything: the lint, then every test (Chromium, Spark and the slow ones too). CI runs this.
+test: lint
+	$(PYTEST)
+
+# The quick loop while working: every test but the browser, Spark and slow ones (no lint).
+test-fast: install
+	$(PYTEST) -m "$(FAST)"
+
+lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest
 
 # Regenerates the golden files (canonical rows per fixture report, claim texts per kind) after an
 # intended change; review the diff.

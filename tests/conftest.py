@@ -12,9 +12,26 @@ REAL_SETTLEMENTS = (
 )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Slow tests run in the full suite; `-m "not slow"` leaves them out of a quick run.
-    config.addinivalue_line("markers", "slow: a large simulated account (a minute or two)")
+LONG = ("spark", "browser", "slow")  # markers of the tests that take longest
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the order and the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that opens Chromium must say so (`make test-fast` leaves browser tests out). On
+    several workers (pytest-xdist) the longest tests start first, so none of them is left
+    running alone at the end."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "browser" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("browser") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests driving Chromium need @pytest.mark.browser: " + ", ".join(unmarked)
+        )
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: every worker sorts alike
+        items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in LONG))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ report was never downloaded).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from recoup.engines import duckdb_engine
 from recoup.policy import load_policy
 from recoup.reports import DATED_TABLES, REPORT_TYPES
 from recoup.reports.base import DayBased
+from recoup.rules import RULES
 from recoup.settings import AuditSettings
 from recoup.workspace import Workspace
 
@@ -94,7 +96,13 @@ def store_coverage(ws: Workspace, case: dict[str, Any]) -> None:
                             basis="batch")  # fmt: skip
 
 
-def audit_case(root: Path, case: dict[str, Any]) -> list[dict[str, Any]]:
+def audit_case(
+    root: Path, case: dict[str, Any], kinds: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """The case's findings: of every rule, or only of the rules of `kinds` (a rule computes the
+    shared allocations it reads itself, so it needs no other rule to run first)."""
+    rules = RULES if kinds is None else tuple(r for r in RULES if r.kind in kinds)
+    assert rules, f"no rule of the kinds {kinds}"
     with Workspace(root) as ws:
         store_rows(ws, case.get("tables", {}))
         store_coverage(ws, case)
@@ -109,6 +117,7 @@ def audit_case(root: Path, case: dict[str, Any]) -> list[dict[str, Any]]:
             policy,
             auditing.file_names(ws.con),
             options=options,
+            rules=rules,
         )
         return result.findings
 

@@ -25,12 +25,13 @@ from recoup.simulate.compare import differences
 from recoup.workspace import Workspace
 
 AS_OF = dt.date(2026, 11, 28)
-ACCOUNTS = [  # (seed, marketplace, quirks)
-    (11, "US", False),
-    (12, "DE", False),
+SLOW = pytest.mark.slow
+ACCOUNTS = [  # (seed, marketplace, quirks); `make test-fast` audits one of them
+    pytest.param(11, "US", False, marks=SLOW),
+    pytest.param(12, "DE", False, marks=SLOW),
     (13, "US", True),
-    (14, "DE", True),
-    (15, "US", True),
+    pytest.param(14, "DE", True, marks=SLOW),
+    pytest.param(15, "US", True, marks=SLOW),
 ]
 
 
@@ -78,6 +79,7 @@ def test_a_large_account_equals_the_answer_key(tmp_path: Path) -> None:
     assert differences(simulated.findings, result.findings) == []
 
 
+@pytest.mark.slow
 def test_finding_ids_survive_re_runs_and_re_imports(tmp_path: Path) -> None:
     config = SimConfig(seed=21, months=8, as_of=AS_OF)
     simulated = simulate(config, tmp_path / "account", quirks=True)
@@ -101,6 +103,7 @@ def test_finding_ids_survive_re_runs_and_re_imports(tmp_path: Path) -> None:
     assert ids == [f["finding_id"] for f in rerun.findings]
 
 
+@pytest.mark.slow
 def test_nothing_after_as_of_is_used(tmp_path: Path) -> None:
     config = SimConfig(seed=22, months=8, as_of=AS_OF)
     simulated = simulate(config, tmp_path / "account")
@@ -114,6 +117,7 @@ def test_nothing_after_as_of_is_used(tmp_path: Path) -> None:
     assert all(f["event_date"] <= earlier for f in result.findings)
 
 
+@pytest.mark.slow
 def test_cli_audit_and_findings_export_the_contract(tmp_path: Path) -> None:
     config = SimConfig(seed=23, months=8, as_of=AS_OF)
     simulated = simulate(config, tmp_path / "account", quirks=True)
@@ -155,6 +159,7 @@ def test_cli_audit_and_findings_export_the_contract(tmp_path: Path) -> None:
     assert "recoup audit --as-of 2020-01-01" in done.output
 
 
+@pytest.mark.slow
 def test_a_second_audit_replaces_the_first(tmp_path: Path) -> None:
     config = SimConfig(seed=24, months=6, as_of=AS_OF)
     simulated = simulate(config, tmp_path / "account")

@@ -14,7 +14,6 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,9 @@ from recoup.cli import main
 from recoup.simulate import SimConfig, simulate
 from recoup.workspace import Workspace
 from tests.claim_files import newer_reimbursements, payment
+
+# One worker runs the whole module: its module fixtures are built once.
+pytestmark = pytest.mark.xdist_group("claims")
 
 AS_OF = dt.date(2026, 11, 28)
 TODAY = AS_OF + dt.timedelta(days=30)
@@ -54,7 +56,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def ws(base: Path, tmp_path: Path) -> Iterator[Path]:
+def ws(base: Path, tmp_path: Path) -> Path:
     shutil.copytree(base / "ws", tmp_path / "ws")
     return tmp_path / "ws"
 
@@ -140,6 +142,7 @@ def test_every_claimable_finding_is_in_exactly_one_draft(ws: Path) -> None:
         assert c["quantity"] == sum(m["quantity"] for m in mine if m["claim_id"] == c["claim_id"])
 
 
+@pytest.mark.slow  # audits again: the rules' queries take seconds to build
 def test_re_audit_makes_no_duplicate_claims(ws: Path) -> None:
     before = all_claims(ws)
     with con_of(ws) as w:
@@ -151,6 +154,7 @@ def test_re_audit_makes_no_duplicate_claims(ws: Path) -> None:
         assert w.con.execute("SELECT count(*) FROM claim_events").fetchone() == events
 
 
+@pytest.mark.slow  # audits again: the rules' queries take seconds to build
 def test_a_later_audit_drops_closed_windows_from_drafts_and_drafts_new_findings(ws: Path) -> None:
     # A week on: still inside Amazon's reporting lag, so the downloads prove what they did
     # (principle 11; three weeks on, see the unverified test below).
@@ -180,6 +184,7 @@ def test_a_later_audit_drops_closed_windows_from_drafts_and_drafts_new_findings(
 # -- the full cycle ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # audits again: the rules' queries take seconds to build
 def test_filed_claim_is_reimbursed_by_its_case_id_and_recovered_rises_by_its_amount(
     ws: Path, base: Path, tmp_path: Path
 ) -> None:
@@ -260,6 +265,7 @@ def test_payment_without_case_id_matches_by_fnsku_after_filing_fifo(
     assert "matched by fnsku" in paid[0]["note"]
 
 
+@pytest.mark.slow  # audits again: the rules' queries take seconds to build
 def test_denied_claim_counts_as_filed_and_can_be_reopened(ws: Path) -> None:
     claim = pick(ws, "return_damaged_by_amazon")
     run(ws, "claims", "file", claim["claim_id"], "--case-id", "42", "--on", str(AS_OF))
@@ -286,6 +292,7 @@ def test_denied_claim_counts_as_filed_and_can_be_reopened(ws: Path) -> None:
     assert names[-3:] == ["filed", "denied", "reopened"]
 
 
+@pytest.mark.slow  # audits again: the rules' queries take seconds to build
 def test_units_found_after_filing_flag_the_claim_and_never_delete_it(
     ws: Path, base: Path, tmp_path: Path
 ) -> None:
@@ -300,8 +307,8 @@ def test_units_found_after_filing_flag_the_claim_and_never_delete_it(
         if row["ShipmentId"] == first["shipment_id"]:
             row["QuantityReceived"] = row["QuantityShipped"]
     newer = tmp_path / "inbound-shipment-items-later.csv"
-    with newer.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    with newer.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     import_file(ws, newer)
@@ -347,6 +354,7 @@ def test_workflow_guardrails(ws: Path) -> None:
     assert "only a draft is filed" in bad.output
 
 
+@pytest.mark.slow  # audits again: the rules' queries take seconds to build
 def test_withdrawn_claim_findings_are_not_drafted_again_and_reopen_checks_overlap(ws: Path) -> None:
     claim = pick(ws, "return_not_received")
     run(ws, "claims", "resolve", claim["claim_id"], "--withdrawn", "--on", str(AS_OF))
@@ -365,7 +373,7 @@ def test_withdrawn_claim_findings_are_not_drafted_again_and_reopen_checks_overla
 
 
 def test_drafts_match_the_golden_files_per_kind(ws: Path) -> None:
-    seen = {}
+    seen: dict[str, str] = {}
     for c in sorted(all_claims(ws), key=lambda c: int(c["claim_id"][1:])):
         seen.setdefault(c["kind"], c["claim_id"])
     assert set(seen) == set(forms())
@@ -581,6 +589,7 @@ def pick_money(root: Path, kind: str) -> dict[str, Any]:
 # -- proof of absence (principle 11) ------------------------------------------------------------
 
 
+@pytest.mark.slow  # audits again: the rules' queries take seconds to build
 def test_findings_the_downloads_no_longer_prove_leave_drafts_and_flag_filed_claims(
     ws: Path,
 ) -> None:
@@ -635,6 +644,7 @@ def test_an_audit_dated_in_the_future_is_refused_and_drafts_stay(ws: Path) -> No
     assert [c["claim_id"] for c in all_claims(ws) if c["state"] == "draft"] == before
 
 
+@pytest.mark.slow  # audits again: the rules' queries take seconds to build
 def test_drafts_a_future_audit_emptied_come_back_at_the_next_audit(ws: Path) -> None:
     """A workspace audited at 9999-12-31 before recoup refused it: every draft was emptied, and
     claims then followed that audit for ever. The next real audit gives the drafts back."""

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from recoup.cli import main
@@ -98,6 +99,7 @@ def test_unknown_marketplace_flag_is_a_usage_error(tmp_path: Path) -> None:
     assert "unknown marketplace" in out
 
 
+@pytest.mark.slow
 def test_demo_simulates_imports_and_shows_what_is_owed(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main,

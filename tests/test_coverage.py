@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -172,7 +174,7 @@ def test_status_shows_the_gaps_between_downloads(tmp_path: Path) -> None:
 
 
 def test_downloads_sum_money_per_report_and_put_the_most_first() -> None:
-    findings = [
+    findings: list[dict[str, Any]] = [
         {"marketplace": "US", "currency": "USD", "amount": "10.00",
          "needs": "customer_returns 2025-03-01..2025-06-30; reimbursements 2025-03-01..2025-06-30"},
         {"marketplace": "US", "currency": "USD", "amount": "5.50",
@@ -181,8 +183,8 @@ def test_downloads_sum_money_per_report_and_put_the_most_first() -> None:
     ]  # fmt: skip
     wanted = coverage.downloads(findings)
     assert [(d.report, d.first, d.findings, d.amount) for d in wanted] == [
-        ("reimbursements", D(2025, 1, 15), 2, 15.5),
-        ("customer_returns", D(2025, 3, 1), 1, 10),
+        ("reimbursements", D(2025, 1, 15), 2, Decimal("15.50")),
+        ("customer_returns", D(2025, 3, 1), 1, Decimal("10.00")),
     ]
     assert wanted[1].sentence() == (
         "Import the FBA Customer Returns report (Reports > Fulfillment > Customer Concessions "

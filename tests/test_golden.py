@@ -29,7 +29,7 @@ def test_renumbered_copy_gives_the_same_rows(
 ) -> None:
     """The line-by-line copy (used for irregular files) and the verbatim copy agree exactly."""
 
-    def numbered_always(raw, layout, out, on_progress=None):  # type: ignore[no-untyped-def]
+    def numbered_always(raw, layout, out, on_progress=None):
         return number_lines(raw, layout, out, "fixture")
 
     monkeypatch.setattr(ingest, "transcribe", numbered_always)

@@ -28,6 +28,9 @@ from recoup.cli import Recoup
 from tests.cli_process import Ran, recoup
 from tests.conftest import DATA, big_ledger
 
+# One worker runs the whole module: its module fixtures are built once.
+pytestmark = pytest.mark.xdist_group("hostile_workspace")
+
 DEMO = ("demo", "--months", "3", "--as-of", "2026-11-28")
 AS_OF = "2026-11-28"
 A_REPORT = DATA / "reports/ledger_detail/us_spaced_2026.tsv"
@@ -309,6 +312,7 @@ def _says_full(ran: Ran, workspace: Path) -> None:
     assert len(ran.err.strip().splitlines()) == 1, ran.err
 
 
+@pytest.mark.slow
 def test_a_full_disk_during_the_audit_leaves_the_workspace_as_it_was(
     demo_workspace: Path, disk: Path
 ) -> None:
@@ -321,6 +325,7 @@ def test_a_full_disk_during_the_audit_leaves_the_workspace_as_it_was(
     assert _state(workspace) == before
 
 
+@pytest.mark.slow
 def test_a_full_disk_during_an_import_leaves_the_workspace_as_it_was(
     demo_workspace: Path, disk: Path
 ) -> None:

@@ -80,11 +80,11 @@ def test_gzip_and_zip_members_are_the_same_reports(workspace: Workspace, tmp_pat
     assert results[2].name.endswith("reports.zip!inner/removals.tsv.gz")
     assert count(workspace, "SELECT count(*) FROM customer_returns") == 3
     assert count(workspace, "SELECT count(*) FROM removal_shipments") == 2
-    stored = workspace.raw_path(
-        workspace.con.execute(
-            "SELECT sha256 FROM source_files WHERE report_type = 'customer_returns'"
-        ).fetchone()[0]
-    )  # type: ignore[index]
+    row = workspace.con.execute(
+        "SELECT sha256 FROM source_files WHERE report_type = 'customer_returns'"
+    ).fetchone()
+    assert row is not None
+    stored = workspace.raw_path(row[0])
     assert stored.read_bytes() == source.read_bytes()
 
 

@@ -32,6 +32,7 @@ def _state(folder: Path) -> tuple[int, int, list[str]]:
         return int(files[0]), int(rows[0]), sorted(p.name for p in ws.raw_dir.iterdir())
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL")
 def test_sigkill_mid_import_leaves_the_workspace_as_before(tmp_path: Path) -> None:
     base = tmp_path / "base"

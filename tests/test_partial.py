@@ -31,6 +31,9 @@ from recoup.simulate.compare import differences
 from recoup.simulate.partial import parse_cut, parse_drop
 from recoup.workspace import Workspace
 
+# One worker runs the whole module: its module fixtures are built once.
+pytestmark = pytest.mark.xdist_group("partial")
+
 AS_OF = dt.date(2026, 11, 28)
 LAG = dt.timedelta(days=7)
 SMALL = {"seed": 31, "months": 8, "scale": 0.5, "as_of": AS_OF}
@@ -320,6 +323,7 @@ def _agrees(tmp_path: Path, simulated: Simulated) -> None:
     assert sum(Decimal(str(f["amount"])) for f in found) > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "dropped",
     [("customer_returns",), ("reimbursements",), ("removal_orders", "removal_shipments"),
@@ -330,6 +334,7 @@ def test_partial_end_to_end_dropped_report(tmp_path: Path, dropped: tuple[str, .
     _agrees(tmp_path, _simulate(tmp_path, "account", drop=dropped))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("report", ["reimbursements", "customer_returns", "ledger_detail"])
 def test_partial_end_to_end_cut_report_imported_alone(tmp_path: Path, report: str) -> None:
     simulated = _simulate(tmp_path, "account", cut=((report, CUT),))
@@ -338,12 +343,14 @@ def test_partial_end_to_end_cut_report_imported_alone(tmp_path: Path, report: st
     _agrees(tmp_path, simulated)
 
 
+@pytest.mark.slow
 def test_partial_end_to_end_one_batch_with_a_cut(tmp_path: Path) -> None:
     simulated = _simulate(tmp_path, "account", cut=(("reimbursements", CUT),), one_batch=True)
     assert len(simulated.import_groups) == 1
     _agrees(tmp_path, simulated)
 
 
+@pytest.mark.slow
 def test_partial_end_to_end_stated_period(tmp_path: Path) -> None:
     """The cut Customer Returns download is imported with the period the seller chose in Seller
     Central (`--period`): it covers from the cut to as_of, not just its first to last return."""
@@ -362,9 +369,9 @@ def test_partial_end_to_end_stated_period(tmp_path: Path) -> None:
     ids = [str(f["finding_id"]) for f in simulated.findings]
     key_coverage.resolve(simulated.findings, [simulated.wants[i] for i in ids], covered, AS_OF)
     with Workspace(tmp_path / "ws") as ws:
-        complete, cut = simulated.import_groups
+        complete, cut_reports = simulated.import_groups
         import_paths(ws, complete, account="demo", marketplace="US")
-        import_paths(ws, cut, account="demo", marketplace="US", period=stated)
+        import_paths(ws, cut_reports, account="demo", marketplace="US", period=stated)
         found = auditing.run(
             duckdb_engine(ws.con), "demo", AS_OF, load_policy(), auditing.file_names(ws.con)
         ).findings

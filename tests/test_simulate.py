@@ -22,6 +22,9 @@ from recoup.simulate.seller import Seller
 from recoup.workspace import Workspace
 from tests.conftest import count
 
+# One worker runs the whole module: its module fixtures are built once.
+pytestmark = pytest.mark.xdist_group("simulate")
+
 AS_OF = dt.date(2026, 11, 28)
 SMALL = SimConfig(seed=3, months=6, scale=0.5, as_of=AS_OF)
 KINDS = {

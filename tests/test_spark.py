@@ -24,6 +24,8 @@ from recoup.simulate import SimConfig, simulate
 from recoup.workspace import Workspace
 from tests.claim_files import newer_reimbursements, payment
 
+pytestmark = pytest.mark.spark
+
 AS_OF = dt.date(2026, 11, 28)
 
 

@@ -148,6 +148,7 @@ def rows(ws: Workspace, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     return list(ws.con.execute(sql, list(params)).fetchall())
 
 
+@pytest.mark.slow
 def test_a_first_sync_imports_every_report(quick: Path) -> None:
     fake = full_fake()
     serve_settlements(fake)
@@ -211,6 +212,7 @@ def test_a_first_sync_imports_every_report(quick: Path) -> None:
     assert fake.count("getReports") == 4
 
 
+@pytest.mark.slow
 def test_a_second_sync_pulls_only_the_new_window(quick: Path) -> None:
     fake = full_fake()
     fake.throttle_first_create = False
@@ -266,6 +268,7 @@ def test_a_second_sync_pulls_only_the_new_window(quick: Path) -> None:
         assert rows(ws, "SELECT count(*) FROM settlements_rows")[0][0] == first_rows
 
 
+@pytest.mark.slow
 def test_a_killed_sync_resumes_the_report_without_duplicates(quick: Path) -> None:
     fake = full_fake()
     fake.throttle_first_create = False
@@ -417,6 +420,7 @@ def test_a_report_still_being_prepared_is_picked_up_by_the_next_days_sync(tmp_pa
         assert rows(ws, "SELECT count(*) FROM reimbursements")[0][0] == expected
 
 
+@pytest.mark.slow
 def test_a_partial_sync_drafts_no_claim_from_days_it_did_not_cover(quick: Path) -> None:
     """Principle 11: the sync pulled the last ten days of every report (removal shipments
     failed), but the customer returns and removal orders it imported reach back to April. A
@@ -631,6 +635,7 @@ def _first_sync(root: Path, stated_rate: str | None) -> tuple[float, int, list[O
     return clock.now, len(fake.created), outcomes
 
 
+@pytest.mark.slow
 def test_a_stated_rate_of_two_a_second_makes_the_same_sync_far_faster(tmp_path: Path) -> None:
     slow, asked, outcomes = _first_sync(tmp_path / "default", None)
     fast, asked_fast, outcomes_fast = _first_sync(tmp_path / "stated", "2.0")
@@ -643,6 +648,7 @@ def test_a_stated_rate_of_two_a_second_makes_the_same_sync_far_faster(tmp_path: 
     assert fast < slow / 10  # what is left is waiting for Amazon to prepare each report
 
 
+@pytest.mark.slow
 def test_a_stopped_backfill_resumes_where_it_stopped(tmp_path: Path) -> None:
     """Stopped (Ctrl-C) two windows into the backfill: the next sync pulls the new days, then
     goes on backwards from where the backfill stopped; no older window is asked for twice."""
@@ -679,6 +685,7 @@ class RecentDone(Exception):
     """Stops a sync once the recent phase is in."""
 
 
+@pytest.mark.slow
 def test_after_the_recent_phase_the_audit_is_exact_and_older_days_unverified(
     tmp_path: Path,
 ) -> None:

@@ -95,6 +95,7 @@ def members(root: Path, claim_id: str) -> list[dict[str, Any]]:
 # -- the seller's whole flow in the browser ------------------------------------------------------
 
 
+@pytest.mark.browser
 def test_upload_audit_file_a_claim_and_see_it_reimbursed(
     account: Path, page: Page, tmp_path: Path
 ) -> None:
@@ -210,6 +211,7 @@ def stored(root: Path, sql: str, *params: Any) -> list[dict[str, Any]]:
         con.close()
 
 
+@pytest.mark.browser
 def test_a_partial_account_shows_what_is_unverified_and_what_to_download(
     page: Page, tmp_path: Path
 ) -> None:
@@ -360,6 +362,7 @@ def wait_for_panel(client: httpx.Client, base: str, started: httpx.Response) -> 
     raise AssertionError("the job did not finish")
 
 
+@pytest.mark.browser
 def test_sync_now_pulls_the_reports_into_the_imports_page(page: Page, tmp_path: Path) -> None:
     pytest.importorskip("sp_api", reason="recoup[spapi] is not installed")
     (tmp_path / "recoup.toml").write_text("[sync]\npoll_seconds = 0.01\n")
@@ -378,7 +381,7 @@ def test_sync_now_pulls_the_reports_into_the_imports_page(page: Page, tmp_path: 
         panel = page.locator("#job-panel")
         expect(panel.locator("h3")).to_contain_text("Sync for default: running")
         step = panel.locator(".sync-step")
-        expect(step).to_contain_text("All orders US", timeout=JOB_SECONDS)
+        expect(step).to_contain_text("All Orders US", timeout=JOB_SECONDS)
         expect(step).to_contain_text("Amazon is preparing report")
         expect(panel.locator(".sync-windows")).to_contain_text(
             re.compile(r"^[1-9]\d* report window\(s\) done")
@@ -403,11 +406,11 @@ def test_sync_now_pulls_the_reports_into_the_imports_page(page: Page, tmp_path: 
         expect(reimbursed.locator("td.num")).to_have_text("4")
         failed = outcomes.locator("tr.failed")
         expect(failed).to_have_count(1)
-        expect(failed).to_contain_text("Removal shipment detail")
+        expect(failed).to_contain_text("Removal Shipment Detail")
         expect(failed.locator(".note")).to_contain_text("FATAL")
         expect(failed.locator(".note")).to_contain_text("Report creation failed")
         expect(failed.locator("td").first).to_have_css("color", BAD)
-        expect(outcomes.locator("tr.no-data").first).to_contain_text("Customer returns")
+        expect(outcomes.locator("tr.no-data").first).to_contain_text("FBA Customer Returns")
         expect(panel.locator(".sync-total")).to_contain_text("1 failed")
         expect(panel).to_contain_text("finding(s) as of")
         expect(panel.locator(".claims-update").first).to_be_visible()
@@ -417,7 +420,7 @@ def test_sync_now_pulls_the_reports_into_the_imports_page(page: Page, tmp_path: 
         expect(last).to_contain_text(f"Last sync: finished {TODAY:%Y-%m-%d}")
         expect(last).to_contain_text("1 failed")
         expect(last.locator(".no-data")).to_contain_text(re.compile(r"^[1-9]\d* with no data"))
-        expect(page.locator("#sync .last-failure")).to_contain_text("Removal shipment detail US")
+        expect(page.locator("#sync .last-failure")).to_contain_text("Removal Shipment Detail US")
         expect(page.locator("#sync .last-failure")).to_contain_text("Report creation failed")
         jobs = stored(root, "SELECT status, count(*) AS n FROM sync_jobs GROUP BY status")
         imported = {r["status"]: r["n"] for r in jobs}["imported"]
@@ -440,6 +443,7 @@ def test_sync_now_pulls_the_reports_into_the_imports_page(page: Page, tmp_path: 
         assert REFRESH_TOKEN not in html
 
 
+@pytest.mark.browser
 def test_sync_without_credentials_is_disabled_and_secrets_never_show(
     page: Page, tmp_path: Path
 ) -> None:
@@ -536,6 +540,7 @@ def hostile_copy(source: Path, target: Path) -> Path:
     return target
 
 
+@pytest.mark.browser
 def test_product_titles_and_customer_comments_are_shown_as_text(
     account: Path, page: Page, tmp_path: Path
 ) -> None:
@@ -637,6 +642,7 @@ def test_password_login_and_csrf_on_a_public_bind(tmp_path: Path) -> None:
             assert stolen.status_code == 401
 
 
+@pytest.mark.browser
 def test_logging_in_in_the_browser(page: Page, tmp_path: Path) -> None:
     env = clean_env(RECOUP_WEB_PASSWORD="s3cret enough")
     with serving(tmp_path / "ws", tmp_path, env=env, host="0.0.0.0") as base:
@@ -726,6 +732,7 @@ def test_settings_mark_the_windows_a_seller_overrode() -> None:
 # -- a workspace another process is writing ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_busy_workspace_shows_a_busy_page_and_the_server_keeps_no_lock(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     with serving(root, tmp_path) as base, httpx.Client(timeout=30) as client:

@@ -40,36 +40,54 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+IN_USE = "address already in use"
+ATTEMPTS = 3  # a free port can be taken by another test worker before the server binds it
+
+
 @contextmanager
 def serving(
     root: Path, cwd: Path, *args: str, env: dict[str, str] | None = None, host: str = "127.0.0.1"
 ) -> Iterator[str]:
     """`recoup serve` on `root` until the block ends; yields its base URL (on 127.0.0.1)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "recoup", "--workspace", str(root), "serve",
-         "--host", host, "--port", str(port), *args],
-        cwd=cwd, env=env or clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else ""
-                raise AssertionError(f"recoup serve exited {process.returncode}: {output}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("recoup serve did not start within 60 s") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
+    for attempt in range(1, ATTEMPTS + 1):
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "recoup", "--workspace", str(root), "serve",
+             "--host", host, "--port", str(port), *args],
+            cwd=cwd, env=env or clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
         try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            output = _started(process, port)
+            if output is None:
+                yield f"http://127.0.0.1:{port}"
+                return
+            if IN_USE not in output or attempt == ATTEMPTS:
+                raise AssertionError(f"recoup serve exited {process.returncode}: {output}")
+        finally:
+            _stop(process)
+
+
+def _started(process: subprocess.Popen[str], port: int) -> str | None:
+    """None once the server accepts connections on `port`; what it printed if it exited."""
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            return process.stdout.read() if process.stdout else ""
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                if process.poll() is None:  # and ours still runs: it did not fail to bind
+                    return None
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError("recoup serve did not start within 60 s") from None
+            time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
