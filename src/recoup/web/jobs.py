@@ -203,15 +203,16 @@ class Jobs:
             job.done, job.total = done, total
             job.step = f"auditing: {kind}" if kind else "storing the findings"
 
-        def work(job: Job) -> None:
-            with Workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
-                job.audit = auditing.audit_account(
-                    workspace, self.settings, account, as_of, on_rule=on_rule
-                )
-                job.step = "drafting claims and matching reimbursements"
-                job.updates.append(claims.after_audit(workspace.con, account, as_of))
+        return self._start(job, lambda job: self._audit(job, account, as_of, on_rule), lambda: None)
 
-        return self._start(job, work, lambda: None)
+    def _audit(self, job: Job, account: str, as_of: dt.date, on_rule: auditing.OnRule) -> None:
+        """Audit and bring the claims in line (audit.audit_and_claims), saying which step runs."""
+        with Workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
+            job.audit = auditing.audit_account(
+                workspace, self.settings, account, as_of, on_rule=on_rule
+            )
+            job.step = "drafting claims and matching reimbursements"
+            job.updates.append(claims.after_audit(workspace.con, account, as_of))
 
     def start_sync(self, account: str) -> Job:
         """Pull the reports from Amazon's Selling Partner API like `recoup sync` (every report,
@@ -284,11 +285,7 @@ class Jobs:
                     job.step = (f"auditing what the sync brought: {kind} ({done} of {total})"
                                 if kind else "storing the findings")  # fmt: skip
 
-                with Workspace(self.root, wait=WAIT_FOR_WORKSPACE) as workspace:
-                    job.audit = auditing.audit_account(workspace, self.settings, account, today,
-                                              on_rule=on_rule)  # fmt: skip
-                    job.step = "drafting claims and matching reimbursements"
-                    job.updates.append(claims.after_audit(workspace.con, account, today))
+                self._audit(job, account, today, on_rule)
 
             audits = AuditWhenNew(audit)
             job.step = f"syncing {job.source}"
