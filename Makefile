@@ -4,15 +4,29 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKSPACE ?= recoup-workspace
 
-.PHONY: install demo serve fixtures test test-fast lint bench-import bench-simulate bench-audit bench-claims bench-web bench-sync golden clean
+.PHONY: install install-all demo serve fixtures test test-fast lint bench-import bench-simulate bench-audit bench-claims bench-web bench-sync bench-latency golden clean
 
-$(BIN)/recoup: pyproject.toml
+# Two installs, each marked done by a stamp file: `make demo` and `make serve` need only recoup
+# itself (DuckDB, Ibis, the dashboard); the tests, lint and benchmarks add the Spark and SP-API
+# extras and the test tools (`make install-all`).
+DEMO_DEPS := $(VENV)/.installed-demo
+ALL_DEPS := $(VENV)/.installed-all
+
+$(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,spark,spapi]'
-	touch $(BIN)/recoup
 
-install: $(BIN)/recoup
+$(DEMO_DEPS): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(ALL_DEPS): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e '.[dev,spark,spapi]'
+	touch $@ $(DEMO_DEPS)
+
+install: $(DEMO_DEPS)
+
+install-all: $(ALL_DEPS)
 
 # A simulated seller account (14 months, US), imported into ./recoup-workspace, with what it is
 # owed. `make fixtures` imports the bundled sample reports of every layout instead.
@@ -44,37 +58,40 @@ test: lint
 	$(PYTEST)
 
 # The quick loop while working: every test but the browser, Spark and slow ones (no lint).
-test-fast: install
+test-fast: install-all
 	$(PYTEST) -m "$(FAST)"
 
-lint: install
+lint: install-all
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 # Regenerates the golden files (canonical rows per fixture report, claim texts per kind) after an
 # intended change; review the diff.
-golden: install
+golden: install-all
 	$(BIN)/python -m tests.golden --regenerate
 	RECOUP_REGENERATE_GOLDEN=1 $(BIN)/pytest -q tests/test_claims.py -k golden
 
-bench-import: install
+bench-import: install-all
 	$(BIN)/python bench/import.py
 
-bench-simulate: install
+bench-simulate: install-all
 	$(BIN)/python bench/simulate.py
 
-bench-audit: install
+bench-audit: install-all
 	$(BIN)/python bench/audit.py
 
-bench-claims: install
+bench-claims: install-all
 	$(BIN)/python bench/claims.py
 
-bench-web: install
+bench-web: install-all
 	$(BIN)/python bench/web.py
 
-bench-sync: install
+bench-sync: install-all
 	$(BIN)/python bench/sync.py
+
+bench-latency: install-all
+	$(BIN)/python bench/latency.py
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache

@@ -25,11 +25,13 @@ from recoup.coverage import Coverage, needs_text, wanted_days
 from recoup.engines import Engine, duckdb_engine
 from recoup.findings import STORED
 from recoup.money import cents
+from recoup.plans import Plans
 from recoup.policy import Policy, Window, load_policy
 from recoup.reports.marketplaces import CURRENCY_OF
 from recoup.rules import RULES, Rule, valuation
 from recoup.rules.context import Context, stack
 from recoup.settings import AuditSettings, Settings
+from recoup.sql import run as query
 from recoup.workspace import Workspace
 
 IDS = ("reference_id", "order_id", "shipment_id", "removal_order_id", "reimbursement_id")
@@ -275,10 +277,10 @@ def store(con: DuckDBPyConnection, audit: Audit) -> None:
     """Replace the account's findings for this as-of date, in one transaction."""
     con.begin()
     try:
-        con.execute("DELETE FROM findings WHERE account = ? AND as_of = ?",
-                    [audit.account, audit.as_of])  # fmt: skip
-        con.execute("DELETE FROM audits WHERE account = ? AND as_of = ?",
-                    [audit.account, audit.as_of])  # fmt: skip
+        query(con, "DELETE FROM findings WHERE account = ? AND as_of = ?",
+              [audit.account, audit.as_of])  # fmt: skip
+        query(con, "DELETE FROM audits WHERE account = ? AND as_of = ?",
+              [audit.account, audit.as_of])  # fmt: skip
         if audit.findings:
             # One bulk insert through Arrow (row-by-row inserts take minutes for 100k findings).
             batch = pa.table(
@@ -289,20 +291,23 @@ def store(con: DuckDBPyConnection, audit: Audit) -> None:
             )
             con.register("new_findings", batch)
             try:
-                con.execute(
+                query(
+                    con,
                     f"INSERT INTO findings (account, as_of, {', '.join(STORED)}) "
                     f"SELECT ?, ?, {', '.join(STORED)} FROM new_findings",
                     [audit.account, audit.as_of],
                 )
             finally:
                 con.unregister("new_findings")
-        con.execute(
+        query(
+            con,
             "INSERT INTO audits VALUES (?, ?, ?, now(), ?, ?)",
             [audit.account, audit.as_of, audit.engine, len(audit.findings),
              json.dumps(audit.skipped)],
         )  # fmt: skip
         # The first audit to see a shipment closed dates it (its clock when it has no receipt).
-        con.execute(
+        query(
+            con,
             "INSERT INTO shipments_seen_closed SELECT DISTINCT account, marketplace, "
             "shipment_id, ? FROM inbound_shipments WHERE account = ? "
             "AND shipment_status = 'CLOSED' ON CONFLICT DO NOTHING",
@@ -337,7 +342,11 @@ def audit_account(
     an as-of after today: such an audit would expire every draft for good."""
     refuse_future(as_of)
     policy = load_policy(settings.audit.windows, settings.audit.cost_basis)
-    engine = engine or duckdb_engine(workspace.con, memory_limit=settings.audit.memory_limit)
+    engine = engine or duckdb_engine(
+        workspace.con,
+        memory_limit=settings.audit.memory_limit,
+        plans=Plans.in_workspace(workspace.root, clock.today()),
+    )
     result = run(
         engine, account, as_of, policy, file_names(workspace.con),
         options=settings.audit, on_rule=on_rule,

@@ -24,6 +24,7 @@ from typing import Any
 from duckdb import DuckDBPyConnection
 
 from recoup import reports
+from recoup.sql import run
 
 LAG_DAYS = 7  # a report ending at most this many days before as_of reaches it (Amazon lags)
 BASES = ("rows", "batch", "stated", "synced")
@@ -146,7 +147,8 @@ class Coverage:
 
 def load(con: DuckDBPyConnection, account: str) -> Coverage:
     """The account's coverage from the workspace."""
-    rows = con.execute(
+    rows = run(
+        con,
         "SELECT marketplace, report, first_day, last_day FROM file_coverage WHERE account = ?",
         [account],
     ).fetchall()
@@ -169,7 +171,8 @@ def record(
     """Store that a file (or a synced window with no data) covers `span` in `marketplaces`."""
     assert basis in BASES
     for marketplace in dict.fromkeys(marketplaces):
-        con.execute(
+        run(
+            con,
             "INSERT INTO file_coverage VALUES (?, ?, ?, ?, ?, ?, ?)",
             [file_id, account, marketplace, report, span[0], span[1], basis],
         )

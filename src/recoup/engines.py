@@ -6,6 +6,7 @@ A lake is what `recoup export-lake` writes: one Parquet folder per canonical tab
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -14,9 +15,12 @@ from typing import Any, Protocol
 
 import ibis
 import ibis.expr.types as ir
+import sqlglot.expressions as sge
 from duckdb import DuckDBPyConnection
 
+from recoup.plans import Plans, Uncacheable
 from recoup.reports import CANONICAL_TABLES
+from recoup.sql import run
 
 # Kept by recoup itself rather than imported: no `<name>_rows` table behind them.
 OWN_TABLES = ("shipments_seen_closed", "claim_cases", "file_coverage")
@@ -62,11 +66,14 @@ class Engine:
         pass
 
 
-def duckdb_engine(con: DuckDBPyConnection, memory_limit: str | None = None) -> Engine:
+def duckdb_engine(
+    con: DuckDBPyConnection, memory_limit: str | None = None, plans: Plans | None = None
+) -> Engine:
     """The rules on the workspace's own connection. `memory_limit` bounds DuckDB for this
-    connection (it spills to `<workspace>/recoup.duckdb.tmp` beyond it)."""
+    connection (it spills to `<workspace>/recoup.duckdb.tmp` beyond it); `plans` keeps the
+    compiled SQL of each step between audits (recoup.plans)."""
     if memory_limit:
-        con.execute("SET memory_limit = ?", [memory_limit])
+        run(con, "SET memory_limit = ?", [memory_limit])
     backend = ibis.duckdb.from_connection(con)
 
     def available(account: str, tables: Iterable[str] = ALL_TABLES) -> frozenset[str]:
@@ -75,7 +82,8 @@ def duckdb_engine(con: DuckDBPyConnection, memory_limit: str | None = None) -> E
             if name not in ALL_TABLES:  # a table no report layout fills: nothing to read
                 continue
             table = name if name in OWN_TABLES else f"{name}_rows"
-            row = con.execute(
+            row = run(
+                con,
                 f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE account = ? LIMIT 1)",
                 [account],
             ).fetchone()
@@ -83,7 +91,58 @@ def duckdb_engine(con: DuckDBPyConnection, memory_limit: str | None = None) -> E
                 found.add(name)
         return frozenset(found)
 
-    return Engine("duckdb", backend, backend.table, available)
+    return DuckDBEngine(
+        "duckdb", backend, backend.table, available, con=con, plans=plans or Plans(None, TODAY)
+    )
+
+
+TODAY = dt.date.min  # entries of a cache that is never written need no date
+
+
+@dataclass
+class DuckDBEngine(Engine):
+    """An intermediate table is created from SQL compiled once per expression (recoup.plans):
+    Ibis compiles only what no earlier audit of this workspace compiled."""
+
+    con: DuckDBPyConnection | None = None
+    plans: Plans = field(default_factory=lambda: Plans(None, TODAY))
+
+    def cache(self, t: ir.Table) -> ir.Table:
+        name = f"recoup_audit_{len(self.cached)}"
+        self.cached.append(name)
+        assert self.con is not None
+        try:
+            key = f"{name}:{self.plans.fingerprints.of(t)}"
+        except Uncacheable:
+            self.backend.create_table(name, obj=t, temp=True, overwrite=True)
+            return self.backend.table(name)
+        statements = self.plans.get(key)
+        if statements is None:
+            statements = self._compile(name, t)
+            self.plans.put(key, statements)
+        for statement in statements:
+            self.con.execute(statement)
+        return self.backend.table(name)
+
+    def _compile(self, name: str, t: ir.Table) -> list[str]:
+        """What Ibis' own `create_table(temp=True)` runs, as SQL text: the table with the
+        expression's column types, then the rows."""
+        compiler = self.backend.compiler
+        dialect, quoted = compiler.dialect, compiler.quoted
+        table = sge.table_(name, catalog="temp", db="main", quoted=quoted)
+        create = sge.Create(
+            kind="TABLE",
+            this=sge.Schema(this=table, expressions=t.schema().to_sqlglot_column_defs(dialect)),
+            properties=sge.Properties(expressions=[sge.TemporaryProperty()]),
+            replace=True,
+        )
+        columns = [sge.to_identifier(c, quoted=quoted) for c in t.columns]
+        insert = sge.insert(compiler.to_sqlglot(t), into=table, columns=columns)
+        return [create.sql(dialect), insert.sql(dialect)]
+
+    def release(self) -> None:
+        super().release()
+        self.plans.save()
 
 
 def spark_engine(lake: Path, master: str | None = None) -> Engine:

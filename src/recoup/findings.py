@@ -13,6 +13,7 @@ from duckdb import DuckDBPyConnection
 
 from recoup.cells import csv_text, text
 from recoup.filters import where
+from recoup.sql import run
 
 COLUMNS = (
     "finding_id", "kind", "marketplace", "fnsku", "msku", "asin", "fulfillment_center",
@@ -27,8 +28,8 @@ STORED = (*COLUMNS, "window_id")  # the contract's columns, and the policy windo
 
 
 def latest_as_of(con: DuckDBPyConnection, account: str) -> dt.date | None:
-    row = con.execute(
-        "SELECT as_of FROM audits WHERE account = ? ORDER BY ran_at DESC LIMIT 1", [account]
+    row = run(
+        con, "SELECT as_of FROM audits WHERE account = ? ORDER BY ran_at DESC LIMIT 1", [account]
     ).fetchone()
     return row[0] if row else None
 
@@ -41,7 +42,8 @@ def load(
     states: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     clause, params = where({"account": account, "as_of": as_of}, {"kind": kinds, "state": states})
-    cursor = con.execute(
+    cursor = run(
+        con,
         f"SELECT {', '.join(COLUMNS)} FROM findings WHERE {clause} "
         "ORDER BY kind, marketplace, event_date, finding_id",
         params,

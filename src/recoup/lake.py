@@ -15,6 +15,7 @@ from typing import Any
 from duckdb import DuckDBPyConnection
 
 from recoup.engines import ALL_TABLES
+from recoup.sql import run
 
 
 def export_lake(
@@ -39,7 +40,8 @@ def export_lake(
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir()
         # COPY answers with the number of rows it wrote: no need to read the file back.
-        row = con.execute(
+        row = run(
+            con,
             f"COPY (SELECT * FROM {name}{where}) TO '{fresh / 'part-0.parquet'}' "
             "(FORMAT parquet, COMPRESSION zstd)",
             params,

@@ -26,6 +26,8 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from recoup.sql import run
+
 CONFIG_FILE = Path("recoup.toml")  # read from the working folder
 ENV_PREFIX = "RECOUP_"
 
@@ -61,7 +63,7 @@ class AuditSettings(BaseModel):
     def _duckdb_size(cls, value: str) -> str:
         """Checked by DuckDB itself now, not halfway through the first audit."""
         try:
-            duckdb.connect().execute("SET memory_limit = ?", [value]).close()
+            run(duckdb.connect(), "SET memory_limit = ?", [value]).close()
         except duckdb.Error:
             raise ValueError("expected a size such as '1GB' or '512MB'") from None
         return value

@@ -17,6 +17,7 @@ import duckdb
 
 from recoup import coverage
 from recoup.reports import CANONICAL_TABLES, by_table
+from recoup.sql import run
 
 
 def workspace_status(con: duckdb.DuckDBPyConnection, account: str | None = None) -> dict[str, Any]:
@@ -26,12 +27,14 @@ def workspace_status(con: duckdb.DuckDBPyConnection, account: str | None = None)
     for table in CANONICAL_TABLES:
         date = next((r.date_column for r in by_table(table) if r.date_column), None)
         period = f"min({date}), max({date})" if date else "NULL, NULL"
-        rows = con.execute(
+        rows = run(
+            con,
             f"SELECT count(*), {period}, list(DISTINCT marketplace ORDER BY marketplace) "
             f"FROM {table} {where}",
             params,
         ).fetchone()
-        files = con.execute(
+        files = run(
+            con,
             f"SELECT count(*), coalesce(sum(rejects), 0) FROM source_files "
             f"WHERE canonical = '{table}' {'AND account = $account' if account else ''}",
             params,
@@ -61,7 +64,8 @@ def _coverage(
     con: duckdb.DuckDBPyConnection, account: str | None
 ) -> dict[tuple[str, str], list[coverage.Span]]:
     """Covered days per (marketplace, report), of one account or of all of them together."""
-    rows = con.execute(
+    rows = run(
+        con,
         "SELECT marketplace, report, first_day, last_day FROM file_coverage"
         + (" WHERE account = ?" if account else ""),
         [account] if account else [],

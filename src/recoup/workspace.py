@@ -23,6 +23,7 @@ from types import TracebackType
 import duckdb
 
 from recoup.merge import all_view_sql
+from recoup.sql import run
 
 DB_NAME = "recoup.duckdb"
 WAIT_SECONDS = 10.0  # how long a command waits for another recoup process to let go
@@ -301,7 +302,8 @@ class Workspace:
             self.con.begin()
             try:
                 self.con.execute(migration.sql)
-                self.con.execute(
+                run(
+                    self.con,
                     "INSERT INTO schema_migrations VALUES (?, ?, now())",
                     [migration.version, migration.name],
                 )
@@ -328,7 +330,7 @@ class Workspace:
         for sql in statements:
             self.con.execute(sql)
         self.con.execute("DELETE FROM view_digest")
-        self.con.execute("INSERT INTO view_digest VALUES (?)", [digest])
+        run(self.con, "INSERT INTO view_digest VALUES (?)", [digest])
         self.con.commit()
 
     def sweep(self) -> None:

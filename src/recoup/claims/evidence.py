@@ -15,6 +15,7 @@ from duckdb import DuckDBPyConnection
 
 from recoup.cells import csv_text
 from recoup.claims.store import dicts
+from recoup.sql import run
 
 HIDDEN = ("account", "file_id", "line")
 IDS = ("fnsku", "msku", "sku", "seller_sku", "order_id", "amazon_order_id", "shipment_id",
@@ -27,8 +28,8 @@ FINDING_IDS = ("fnsku", "msku", "order_id", "shipment_id", "reference_id", "reim
 
 def _files(con: DuckDBPyConnection, account: str) -> dict[tuple[str, str], list[int]]:
     out: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for file_id, name, canonical in con.execute(
-        "SELECT file_id, name, canonical FROM source_files WHERE account = ?", [account]
+    for file_id, name, canonical in run(
+        con, "SELECT file_id, name, canonical FROM source_files WHERE account = ?", [account]
     ).fetchall():
         out[canonical, str(name).replace("\\", "/").rsplit("/", 1)[-1]].append(int(file_id))
     return out
@@ -60,7 +61,8 @@ def rows(
     for report, refs in wanted.items():
         ids = sorted({i for _m, _e, fids in refs for i in fids})
         lines = sorted({e["line"] for _m, e, _f in refs})
-        cursor = con.execute(
+        cursor = run(
+            con,
             f"SELECT * FROM {report}_rows WHERE account = ? AND list_contains(?, file_id) "
             "AND list_contains(?, line)",
             [account, ids, lines],

@@ -30,6 +30,7 @@ from duckdb import DuckDBPyConnection
 from recoup import clock
 from recoup.claims import store
 from recoup.money import CENT
+from recoup.sql import run
 
 MEASURES = ("detected", "claimable", "unverified", "filed", "recovered", "missed")
 DEADLINES = (7, 14, 30)
@@ -118,18 +119,18 @@ def figures(
     con: DuckDBPyConnection, account: str, today: dt.date | None = None, upcoming: int = 10
 ) -> Figures:
     today = today or clock.today()
-    row = con.execute("SELECT max(as_of) FROM audits WHERE account = ?", [account]).fetchone()
+    row = run(con, "SELECT max(as_of) FROM audits WHERE account = ?", [account]).fetchone()
     as_of = row[0] if row else None
     result = Figures(account, as_of, today)
     params = {"account": account, "as_of": as_of, "today": today}
     result.rows = [
         {**r, "units": int(r["units"] or 0), "amount": Decimal(r["amount"] or 0).quantize(CENT)}
-        for r in store.dicts(con.execute(_SQL, params))
+        for r in store.dicts(run(con, _SQL, params))
     ]
     result.rows.sort(key=lambda r: (MEASURES.index(r["measure"]), r["kind"], r["month"] or ""))
     result.deadlines = [
         {"days": d, "currency": c, "count": n, "units": int(u or 0), "amount": Decimal(a or 0)}
-        for d, c, n, u, a in con.execute(_DEADLINES_SQL, {**params, "days": list(DEADLINES)})
+        for d, c, n, u, a in run(con, _DEADLINES_SQL, {**params, "days": list(DEADLINES)})
         .fetchall()
     ]  # fmt: skip
     drafts = store.claims(con, account, states=("draft",))

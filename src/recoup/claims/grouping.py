@@ -27,6 +27,7 @@ from recoup.claims import store
 from recoup.claims.forms import form
 from recoup.claims.store import MEMBER_COLUMNS
 from recoup.findings import STORED
+from recoup.sql import run
 
 SNAPSHOT = tuple(c for c in MEMBER_COLUMNS if c not in ("claim_id", "removed_on", "removed_why"))
 
@@ -44,7 +45,8 @@ class Synced:
 def _findings(con: DuckDBPyConnection, account: str, as_of: dt.date) -> dict[str, dict[str, Any]]:
     """The audit's findings a sync looks at: the claimable ones, and those claims hold (most
     findings of a large account are expired or not yet open, and concern no claim)."""
-    cursor = con.execute(
+    cursor = run(
+        con,
         f"SELECT {', '.join(STORED)} FROM findings WHERE account = ? AND as_of = ? "
         "AND (state = 'claimable' OR finding_id IN (SELECT m.finding_id FROM claim_findings m "
         "JOIN claims c USING (claim_id) WHERE c.account = ? AND m.removed_on IS NULL))",
@@ -76,8 +78,8 @@ def sync(con: DuckDBPyConnection, account: str, as_of: dt.date) -> Synced:
     if as_of > today:
         return Synced(as_of, skipped=f"{as_of} is in the future: claims follow audits up to today")
     # Audits dated after today could only be stored before recoup refused them; they are ignored.
-    newest = con.execute(
-        "SELECT max(as_of) FROM audits WHERE account = ? AND as_of <= ?", [account, today]
+    newest = run(
+        con, "SELECT max(as_of) FROM audits WHERE account = ? AND as_of <= ?", [account, today]
     ).fetchone()
     if not newest or newest[0] is None:
         return Synced(None, skipped="no audit yet")
@@ -97,13 +99,15 @@ def _undo_future(con: DuckDBPyConnection, account: str, today: dt.date) -> None:
     """Give back what an audit dated after today took from drafts (recoup once accepted such an
     as-of): the drafts it expired or withdrew, and the findings it removed from them. The audit
     that follows decides again, as of a real day, what each draft holds."""
-    emptied = con.execute(
+    emptied = run(
+        con,
         "SELECT claim_id, max(on_date) FROM claim_events WHERE account = ? AND on_date > ? "
         "AND event IN ('expired', 'withdrawn') AND claim_id IN (SELECT claim_id FROM claims "
         "WHERE account = ? AND state IN ('expired', 'withdrawn')) GROUP BY claim_id",
         [account, today, account],
     ).fetchall()
-    con.execute(
+    run(
+        con,
         "UPDATE claim_findings SET removed_on = NULL, removed_why = NULL WHERE removed_on > ? "
         "AND claim_id IN (SELECT claim_id FROM claims WHERE (account = ? AND state = 'draft') "
         "OR claim_id IN (SELECT unnest(?::VARCHAR[])))",
@@ -111,7 +115,7 @@ def _undo_future(con: DuckDBPyConnection, account: str, today: dt.date) -> None:
     )
     restored = []
     for claim_id, on in emptied:
-        con.execute("UPDATE claims SET state = 'draft' WHERE claim_id = ?", [claim_id])
+        run(con, "UPDATE claims SET state = 'draft' WHERE claim_id = ?", [claim_id])
         note = f"an audit dated {on}, in the future, had emptied it"
         restored.append({"claim_id": claim_id, "account": account, "event": "restored",
                          "on_date": today, "state_after": "draft", "note": note})  # fmt: skip
@@ -145,7 +149,8 @@ def _refresh_drafts(
             why = _why_leave(now, as_of)
             closed = closed or (now is not None and now["state"] == "expired")
             if why:
-                con.execute(
+                run(
+                    con,
                     "UPDATE claim_findings SET removed_on = ?, removed_why = ? "
                     "WHERE claim_id = ? AND finding_id = ?",
                     [as_of, why, claim["claim_id"], m["finding_id"]],
@@ -157,7 +162,8 @@ def _refresh_drafts(
             assert now is not None  # _why_leave gives a reason for a missing finding
             if any(now[c] != m[c] for c in ("quantity", "amount", "unit_value", "value_basis",
                                             "evidence")):  # fmt: skip
-                con.execute(
+                run(
+                    con,
                     f"UPDATE claim_findings SET {', '.join(f'{c} = ?' for c in SNAPSHOT)} "
                     "WHERE claim_id = ? AND finding_id = ?",
                     [*(now[c] for c in SNAPSHOT), claim["claim_id"], m["finding_id"]],
@@ -247,7 +253,8 @@ def _draft_new(  # noqa: PLR0917 - the sync's shared state, passed along
     store.insert(con, "claims", store.CLAIM_COLUMNS, new_claims)
     # A finding that left a draft and is owed again comes back to it: its old row goes (the
     # events keep that history) and the fresh snapshot takes its place.
-    con.execute(
+    run(
+        con,
         "DELETE FROM claim_findings WHERE removed_on IS NOT NULL AND claim_id || '|' || "
         "finding_id IN (SELECT unnest(?::VARCHAR[]))",
         [[f"{m['claim_id']}|{m['finding_id']}" for m in new_members]],

@@ -27,6 +27,7 @@ from duckdb import DuckDBPyConnection
 from recoup.claims import store
 from recoup.claims.forms import form
 from recoup.money import CENT, cents
+from recoup.sql import run
 
 
 @dataclass
@@ -46,7 +47,8 @@ def _rows(con: DuckDBPyConnection, account: str) -> list[dict[str, Any]]:
 
     The key a payment is remembered by is the reimbursement and its item only: were a later
     download to fill in the case id or reword the reason, the row must not count again."""
-    cursor = con.execute(
+    cursor = run(
+        con,
         """
         SELECT marketplace, reimbursement_id, coalesce(fnsku, '') AS fnsku,
                coalesce(sku, '') AS sku, coalesce(amazon_order_id, '') AS order_id,
@@ -71,7 +73,8 @@ def _rows(con: DuckDBPyConnection, account: str) -> list[dict[str, Any]]:
 
 
 def _spent(con: DuckDBPyConnection, account: str) -> dict[str, tuple[int, Decimal]]:
-    rows = con.execute(
+    rows = run(
+        con,
         "SELECT payment_key, sum(units), sum(amount) FROM claim_events "
         "WHERE account = ? AND event = 'payment' GROUP BY payment_key",
         [account],

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-import pyarrow as pa
 from duckdb import DuckDBPyConnection
 
 from recoup.filters import where
+from recoup.sql import run
 
 STATES = ("draft", "filed", "partly_reimbursed", "reimbursed", "denied", "expired", "withdrawn")
 OPEN = ("draft", "filed", "partly_reimbursed")  # a finding is in at most one of these
@@ -37,9 +37,8 @@ EVENT_COLUMNS = (
     "claim_id", "account", "recorded_at", "on_date", "event", "state_after", "case_id",
     "finding_id", "payment_key", "units", "amount", "note",
 )  # fmt: skip
-_DECIMAL = pa.decimal128(18, 2)
-_TYPES = {"quantity": pa.int64(), "units": pa.int64(), "recovered_units": pa.int64(),
-          "amount": _DECIMAL, "unit_value": _DECIMAL, "recovered_amount": _DECIMAL}  # fmt: skip
+_COUNTS = ("quantity", "units", "recovered_units")
+_MONEY = ("amount", "unit_value", "recovered_amount")
 _DATES = ("drafted_on", "window_opens", "window_closes", "filed_on", "event_date", "removed_on",
           "on_date")  # fmt: skip
 
@@ -59,11 +58,16 @@ def insert(
     column name. `numbered`: (column, sequence) to fill that column from the sequence."""
     if not rows:
         return
+    # Only writers need pyarrow: reading claims stays light (tests/test_startup.py).
+    import pyarrow as pa  # noqa: PLC0415
+
     arrays = {}
     for c in columns:
         values = [r.get(c) for r in rows]
-        if c in _TYPES:
-            arrays[c] = pa.array(values, type=_TYPES[c])
+        if c in _COUNTS:
+            arrays[c] = pa.array(values, type=pa.int64())
+        elif c in _MONEY:
+            arrays[c] = pa.array(values, type=pa.decimal128(18, 2))
         elif c in _DATES:
             arrays[c] = pa.array(values, type=pa.date32())
         elif c == "recorded_at":
@@ -98,7 +102,7 @@ def event(
 
 
 def next_claim_ids(con: DuckDBPyConnection, count: int) -> list[str]:
-    rows = con.execute("SELECT nextval('claim_numbers') FROM range(?)", [count]).fetchall()
+    rows = run(con, "SELECT nextval('claim_numbers') FROM range(?)", [count]).fetchall()
     return [f"C{n}" for (n,) in rows]
 
 
@@ -124,14 +128,14 @@ def claims(
         clause += " AND window_closes <= ?"
         params.append(closing_by)
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
-    return dicts(con.execute(
+    return dicts(run(con,
         f"SELECT * FROM claims WHERE {clause} "
         f"ORDER BY window_closes, CAST(substr(claim_id, 2) AS BIGINT){page}", params,
     ))  # fmt: skip
 
 
 def claim(con: DuckDBPyConnection, claim_id: str) -> dict[str, Any]:
-    rows = dicts(con.execute("SELECT * FROM claims WHERE claim_id = ?", [claim_id.upper()]))
+    rows = dicts(run(con, "SELECT * FROM claims WHERE claim_id = ?", [claim_id.upper()]))
     if not rows:
         raise ClaimError(f"no claim {claim_id!r} (recoup claims list shows them)")
     return rows[0]
@@ -144,7 +148,7 @@ def members(
     leaves each evidence list as the JSON text it is stored as."""
     if not claim_ids:
         return []
-    rows = dicts(con.execute(
+    rows = dicts(run(con,
         # IN over an unnested list is a hash join; list_contains would scan the list per row.
         "SELECT * FROM claim_findings WHERE claim_id IN (SELECT unnest(?::VARCHAR[]))"
         f"{' AND removed_on IS NULL' if active else ''} "
@@ -158,7 +162,7 @@ def members(
 
 
 def history(con: DuckDBPyConnection, claim_id: str) -> list[dict[str, Any]]:
-    return dicts(con.execute(
+    return dicts(run(con,
         "SELECT * FROM claim_events WHERE claim_id = ? ORDER BY event_no", [claim_id]
     ))  # fmt: skip
 
@@ -177,7 +181,7 @@ def totals(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 def save(con: DuckDBPyConnection, claim: dict[str, Any], fields: Sequence[str]) -> None:
     """Write some of a claim's current fields back to `claims`."""
     sets = ", ".join(f"{f} = ?" for f in fields)
-    con.execute(f"UPDATE claims SET {sets} WHERE claim_id = ?",
+    run(con, f"UPDATE claims SET {sets} WHERE claim_id = ?",
                 [*(claim[f] for f in fields), claim["claim_id"]])  # fmt: skip
 
 

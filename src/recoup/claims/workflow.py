@@ -19,6 +19,7 @@ from duckdb import DuckDBPyConnection
 from recoup import clock
 from recoup.claims import store
 from recoup.claims.store import ClaimError
+from recoup.sql import run
 
 RESOLUTIONS = ("denied", "withdrawn")
 
@@ -97,7 +98,8 @@ def reopen(
             raise ClaimError(f"claim {claim['claim_id']} is {claim['state']}; only a denied, "
                              "withdrawn or expired claim is reopened")  # fmt: skip
         mine = {m["finding_id"] for m in store.members(con, [claim["claim_id"]])}
-        clash = con.execute(
+        clash = run(
+            con,
             "SELECT DISTINCT m.claim_id FROM claim_findings m JOIN claims c USING (claim_id) "
             "WHERE m.removed_on IS NULL AND c.state IN ('draft', 'filed', 'partly_reimbursed') "
             "AND list_contains(?, m.finding_id) AND m.claim_id <> ?",

@@ -3,24 +3,48 @@
 Each command lives in the module of its verb (imports, audit, claims, sync, serve, simulate);
 everything printed comes from `recoup.cli.output`. Services live outside this package, which
 nothing outside it imports.
+
+Start-up is part of the product: `recoup --help` lists the commands from `COMMANDS` without
+importing them, and a command imports its module, and that module its services, only when it
+runs. `tests/test_startup.py` keeps Ibis, pyarrow, Spark and FastAPI out of the light commands.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from pathlib import Path
 
 import click
-import duckdb
 
-from recoup.cli.audit import audit_command, export_lake_command, findings_command
-from recoup.cli.claims import claims_group
-from recoup.cli.imports import doctor_command, import_command, status_command
-from recoup.cli.serve import serve_command
-from recoup.cli.simulate import demo_command, simulate_command
-from recoup.cli.sync import sync_command
-from recoup.settings import ConfigError, Settings, load_settings
-from recoup.workspace import WorkspaceError, explain
+# Every command: its module in recoup.cli, the Click object there, and the first sentence of its
+# help (what `recoup --help` lists; tests/test_startup.py checks it against the command itself).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "audit": ("audit", "audit_command",
+              "Run every rule, store the findings and print what is owed by kind and state."),
+    "claims": ("claims", "claims_group",
+               "Claims drafted from the findings: list, show, file, resolve, export."),
+    "demo": ("simulate", "demo_command",
+             "Simulate a seller account, import it, and show what it is owed."),
+    "doctor": ("imports", "doctor_command", "Check the workspace, recoup.toml and the "
+               "credentials files; say how to fix a problem."),
+    "export-lake": ("audit", "export_lake_command", "Write the canonical tables as Parquet "
+                    "under LAKE, for recoup audit --engine spark."),
+    "findings": ("audit", "findings_command",
+                 "Export the findings of an audit (columns as in the export contract)."),
+    "import": ("imports", "import_command",
+               "Import Amazon reports: files, folders, .gz and .zip."),
+    "serve": ("serve", "serve_command", "The dashboard: what is owed, the findings and their "
+              "evidence, the claims, imports."),
+    "simulate": ("simulate", "simulate_command",
+                 "Write a simulated seller account's reports and answer key into OUT."),
+    "status": ("imports", "status_command", "What the workspace holds, per report type."),
+    "sync": ("sync", "sync_command", "Pull every report recoup reads from Amazon's Selling "
+             "Partner API, then match claims."),
+}  # fmt: skip
+
+DEFAULT_WORKSPACE = Path("recoup-workspace")  # Settings.workspace's default (a test keeps it so)
 
 
 class Recoup(click.Group):
@@ -29,6 +53,29 @@ class Recoup(click.Group):
     unexpected. Never a traceback, unless RECOUP_DEBUG=1 asks for it."""
 
     debug_env = "RECOUP_DEBUG"
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A command's module is imported the first time the command is asked for."""
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attribute, _summary = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"recoup.cli.{module}"), attribute)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The listing of `recoup --help`, from `COMMANDS`: no command module is imported."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = self.commands.get(name) or click.Command(name, help=COMMANDS[name][2])
+            if not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -41,17 +88,19 @@ class Recoup(click.Group):
             if self.interrupted(error):
                 click.echo("interrupted", err=True)
                 raise click.exceptions.Exit(130) from None
-            root = (ctx.obj or {}).get("workspace") or Settings.model_fields["workspace"].default
+            root = (ctx.obj or {}).get("workspace") or DEFAULT_WORKSPACE
             raise click.ClickException(self.sentence(error, Path(root))) from None
 
     @staticmethod
     def interrupted(error: BaseException) -> bool:
         """Ctrl+C, also when it reached DuckDB mid-query (a RuntimeError "Query interrupted"
         raised from the KeyboardInterrupt, seen with DuckDB 1.4)."""
+        duckdb = sys.modules.get("duckdb")  # a query can only be interrupted once it is loaded
+        stops = (KeyboardInterrupt, duckdb.InterruptException) if duckdb else (KeyboardInterrupt,)
         seen: list[BaseException] = []
         link: BaseException | None = error
         while link is not None and link not in seen:
-            if isinstance(link, KeyboardInterrupt | duckdb.InterruptException):
+            if isinstance(link, stops):
                 return True
             seen.append(link)
             link = link.__cause__ or link.__context__
@@ -60,6 +109,9 @@ class Recoup(click.Group):
     @classmethod
     def sentence(cls, error: BaseException, root: Path) -> str:
         """What a failure prints: its own sentence, or that recoup did not expect it."""
+        from recoup.settings import ConfigError
+        from recoup.workspace import WorkspaceError, explain
+
         if isinstance(error, ConfigError | WorkspaceError):
             return str(error)
         known = explain(error, root)
@@ -78,32 +130,18 @@ class Recoup(click.Group):
     "--workspace",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="RECOUP_WORKSPACE",
-    help="Workspace folder (default ./recoup-workspace; env RECOUP_WORKSPACE).",
+    help=f"Workspace folder (default ./{DEFAULT_WORKSPACE}; env RECOUP_WORKSPACE).",
 )
 @click.pass_context
 def main(ctx: click.Context, workspace: Path | None) -> None:
     """recoup: find the money Amazon owes you, claim it, and track it to the money."""
+    from recoup.settings import ConfigError, Settings, load_settings
+
     try:
         settings: Settings | None = load_settings()
     except ConfigError:
         if ctx.invoked_subcommand != "doctor":
             raise
         settings = None  # doctor reports it, and still checks the rest
-    default = settings.workspace if settings else Settings.model_fields["workspace"].default
+    default = settings.workspace if settings else DEFAULT_WORKSPACE
     ctx.obj = {"workspace": workspace or default, "settings": settings}
-
-
-for _command in (
-    import_command,
-    status_command,
-    simulate_command,
-    demo_command,
-    audit_command,
-    findings_command,
-    export_lake_command,
-    claims_group,
-    sync_command,
-    serve_command,
-    doctor_command,
-):
-    main.add_command(_command)

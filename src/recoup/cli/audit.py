@@ -1,27 +1,35 @@
-"""`recoup audit`, `recoup findings` and `recoup export-lake`."""
+"""`recoup audit`, `recoup findings` and `recoup export-lake`.
+
+The audit, its engines and the lake load Ibis; they are imported inside the commands that run
+them, so `recoup findings` (which reads stored findings) starts in a fraction of a second.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from recoup import audit as auditing
-from recoup import claims, clock
+from recoup import clock
 from recoup import findings as stored
-from recoup.cli.context import settings_of
+from recoup.cli.context import KindChoice, settings_of
 from recoup.cli.output import counting, emit, print_audit, print_update, summary_console
-from recoup.engines import Engine, spark_engine
 from recoup.findings import STATES
-from recoup.lake import export_lake
 from recoup.policy import PolicyError
 from recoup.rules import KINDS
 from recoup.settings import Settings
+from recoup.sql import run
 from recoup.workspace import Workspace
+
+if TYPE_CHECKING:
+    from recoup.audit import Audit
+    from recoup.claims import Updated
+    from recoup.engines import Engine
 
 
 def run_audit(
@@ -30,8 +38,10 @@ def run_audit(
     account: str,
     as_of: dt.date,
     engine: Engine | None = None,
-) -> tuple[auditing.Audit, claims.Updated]:
+) -> tuple[Audit, Updated]:
     """Audit one account with a progress bar, store the findings, bring the claims in line."""
+    from recoup import audit as auditing
+
     with counting() as progress:
         task = progress.add_task("auditing", total=len(KINDS))
 
@@ -66,6 +76,9 @@ def audit_command(  # noqa: PLR0917 - one parameter per option
     spark_master: str | None,
 ) -> None:
     """Run every rule, store the findings and print what is owed by kind and state."""
+    from recoup import audit as auditing
+    from recoup.engines import spark_engine
+
     settings = settings_of(ctx)
     account = account or settings.account
     day = as_of.date() if as_of else clock.today()
@@ -98,7 +111,7 @@ def audit_command(  # noqa: PLR0917 - one parameter per option
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True)  # fmt: skip
 @click.option("--state", "states", multiple=True, type=click.Choice(STATES))
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS))
+@click.option("--kind", "kinds", multiple=True, type=KindChoice())
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The audit of this date (default: the latest audit).")  # fmt: skip
 @click.option("--account", default=None)
@@ -120,8 +133,10 @@ def findings_command(  # noqa: PLR0917 - one parameter per option
         day = as_of.date() if as_of else stored.latest_as_of(workspace.con, account)
         if day is None:
             raise click.ClickException(f"no audit of account {account!r} yet: run recoup audit")
-        known = workspace.con.execute(
-            "SELECT count(*) FROM audits WHERE account = ? AND as_of = ?", [account, day]
+        known = run(
+            workspace.con,
+            "SELECT count(*) FROM audits WHERE account = ? AND as_of = ?",
+            [account, day],
         ).fetchone()
         if not known or not known[0]:
             raise click.ClickException(
@@ -166,6 +181,8 @@ def findings_command(  # noqa: PLR0917 - one parameter per option
 @click.pass_context
 def export_lake_command(ctx: click.Context, lake: Path, accounts: tuple[str, ...]) -> None:
     """Write the canonical tables as Parquet under LAKE, for recoup audit --engine spark."""
+    from recoup.lake import export_lake
+
     with Workspace(ctx.obj["workspace"]) as workspace:
         counts = export_lake(
             workspace.con, lake, list(accounts) or None,

@@ -15,9 +15,9 @@ from recoup.claims import Updated, drafts, figures, filing_list, store, workflow
 from recoup.claims import export as exporting
 from recoup.claims.matching import match
 from recoup.claims.store import STATES, ClaimError
+from recoup.cli.context import KindChoice
 from recoup.cli.output import emit, print_figures, print_update, summary_console
 from recoup.policy import PolicyError, load_policy
-from recoup.rules import KINDS
 from recoup.settings import Settings
 from recoup.workspace import Workspace
 
@@ -40,7 +40,7 @@ def claims_group() -> None:
 
 @claims_group.command("list")
 @click.option("--state", "states", multiple=True, type=click.Choice(STATES))
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS))
+@click.option("--kind", "kinds", multiple=True, type=KindChoice())
 @click.option("--expiring", type=int, default=None, metavar="DAYS",
               help="Only drafts whose window closes within DAYS days.")  # fmt: skip
 @click.option("--account", default=None)

@@ -226,7 +226,11 @@ def print_figures(console: Console, result: figures.Figures) -> None:
     totals = {(r["measure"], r["kind"], r["currency"]): r["amount"]
               for r in result.totals(("measure", "kind", "currency"))}  # fmt: skip
     currencies = sorted({r["currency"] or "" for r in result.rows})
-    for kind in KINDS:
+    # The kinds with money, the most detected first (reading every kind's rule would load Ibis).
+    detected: dict[str, Any] = defaultdict(int)
+    for r in result.totals(("measure", "kind")):
+        detected[r["kind"]] += r["amount"] if r["measure"] == "detected" else 0
+    for kind in sorted(detected, key=lambda k: (-detected[k], k)):
         cells = [
             " ".join(f"{totals[m, kind, c]:,.2f}" for c in currencies if (m, kind, c) in totals)
             or "-"

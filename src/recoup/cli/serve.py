@@ -5,12 +5,9 @@ from __future__ import annotations
 import os
 
 import click
-import uvicorn
 
 from recoup.settings import Settings
 from recoup.sources.credentials import CredentialsError, check_private
-from recoup.web.app import create_app
-from recoup.web.security import Guard, is_loopback
 from recoup.workspace import Workspace
 
 PASSWORD_ENV = "RECOUP_WEB_PASSWORD"
@@ -36,6 +33,11 @@ def web_password(settings: Settings) -> str | None:
 @click.pass_context
 def serve_command(ctx: click.Context, host: str | None, port: int | None) -> None:
     """The dashboard: what is owed, the findings and their evidence, the claims, imports."""
+    import uvicorn  # the web stack loads only for the command that serves it
+
+    from recoup.web.app import create_app
+    from recoup.web.security import Guard, is_loopback
+
     settings: Settings = ctx.obj["settings"]
     host = host or settings.web.host
     port = settings.web.port if port is None else port

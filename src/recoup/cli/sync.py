@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from recoup import claims
+from recoup.cli.audit import run_audit
 from recoup.cli.output import print_audit, print_update, summary_console
 from recoup.settings import Settings
 from recoup.sources import credentials as creds
@@ -80,8 +81,6 @@ def sync_command(
     def audit() -> None:
         """Audit what the sync brought so far: the recent days every open claim depends on
         are in; days not pulled yet leave their findings unverified (principle 11)."""
-        from recoup.cli.audit import run_audit  # noqa: PLC0415 - ibis, only when there is news
-
         with Workspace(root) as workspace:
             result, updated = run_audit(workspace, settings, account, today)
         print_audit(console, result)

@@ -26,12 +26,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis.expr.types as ir
-
-from recoup.rules.context import Context
 from recoup.settings import AuditSettings
+
+if TYPE_CHECKING:  # the declarations read without Ibis: `recoup claims list` never loads it
+    import ibis.expr.types as ir
+
+    from recoup.rules.context import Context
 
 # The finding ids a claim can be about (one issue per case).
 GROUP_FIELDS = ("fnsku", "order_id", "shipment_id", "removal_order_id", "reimbursement_id")

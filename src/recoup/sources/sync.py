@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recoup import coverage
+from recoup import coverage, sql
 from recoup.coverage import Span
 from recoup.ingest import import_paths
 from recoup.ingest.decode import declared_encoding
@@ -92,7 +92,7 @@ class Sync:
         """One statement in a short-lived connection: Amazon can take minutes per report, and
         the dashboard or an audit may use the workspace meanwhile."""
         with Workspace(self.root) as workspace:
-            return list(workspace.con.execute(query, params).fetchall())
+            return list(sql.run(workspace.con, query, params).fetchall())
 
     # -- state -------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from recoup.claims.store import dicts
 from recoup.findings import latest_as_of
 from recoup.policy import add_months
 from recoup.rules import RULES, verifies
+from recoup.sql import run
 
 USABLE_MONTHS = 18  # Amazon's reports go back this far; so does the longest claim window
 # The reports whose coverage proves absence, or that the audit reads as a source over time.
@@ -148,7 +149,7 @@ def unverified(con: DuckDBPyConnection, account: str, today: dt.date) -> Unverif
     result = Unverified(as_of)
     if as_of is None:
         return result
-    rows = dicts(con.execute(_UNVERIFIED, {"account": account, "as_of": as_of, "today": today}))
+    rows = dicts(run(con, _UNVERIFIED, {"account": account, "as_of": as_of, "today": today}))
     totals: dict[str, dict[str, Any]] = {}
     for row in rows:
         total = totals.setdefault(row["currency"], {"currency": row["currency"], "count": 0,

@@ -21,6 +21,7 @@ from duckdb import DuckDBPyConnection
 
 from recoup.sources import credentials as creds
 from recoup.sources.catalog import BY_NAME
+from recoup.sql import run
 
 LIBRARY = "sp_api"  # python-amazon-sp-api, the optional extra recoup[spapi]
 LIBRARY_MISSING = "recoup sync needs python-amazon-sp-api: pip install 'recoup[spapi]'"
@@ -99,14 +100,14 @@ def windows_finished(con: DuckDBPyConnection, account: str, after: dt.datetime |
     query = ("SELECT count(*) FROM sync_jobs WHERE account = ? AND status <> 'requested' "
              "AND finished_at IS NOT NULL")  # fmt: skip
     if after is None:
-        row = con.execute(query, [account]).fetchone()
+        row = run(con, query, [account]).fetchone()
     else:
-        row = con.execute(query + " AND finished_at > ?", [account, after]).fetchone()
+        row = run(con, query + " AND finished_at > ?", [account, after]).fetchone()
     return int(row[0]) if row else 0
 
 
 def last_finished(con: DuckDBPyConnection, account: str) -> dt.datetime | None:
-    row = con.execute("SELECT max(finished_at) FROM sync_jobs WHERE account = ?",
+    row = run(con, "SELECT max(finished_at) FROM sync_jobs WHERE account = ?",
                       [account]).fetchone()  # fmt: skip
     return row[0] if row else None
 
@@ -134,7 +135,8 @@ def last_sync(con: DuckDBPyConnection, account: str, gap: dt.timedelta) -> LastS
     """The last sync: the reports requested or finished in the latest run of activity without a
     pause longer than `gap` (sync_jobs has no sync id; one sync never stops for longer than its
     poll limit). None before the first sync."""
-    rows = con.execute(
+    rows = run(
+        con,
         "SELECT pull, marketplace, window_start, window_end, status, note, requested_at, "
         "finished_at FROM sync_jobs WHERE account = ? "
         f"ORDER BY coalesce(finished_at, requested_at) DESC LIMIT {FETCHED}",

@@ -15,6 +15,7 @@ from recoup.claims.matching import match
 from recoup.claims.store import ClaimError
 from recoup.policy import load_policy
 from recoup.rules import KINDS
+from recoup.sql import run
 from recoup.web import db
 from recoup.web.dashboard import Refused, partial
 from recoup.web.routes import PAGE_SIZE, dashboard, form_day, page_number, pages
@@ -23,7 +24,7 @@ router = APIRouter()
 
 
 def _counts(con: DuckDBPyConnection, account: str) -> dict[str, dict[str, Any]]:
-    rows = store.dicts(con.execute(
+    rows = store.dicts(run(con,
         "SELECT state, count(*) AS n, sum(amount) AS amount, "
         "string_agg(DISTINCT currency, '/' ORDER BY currency) AS currency "
         "FROM claims WHERE account = ? GROUP BY state", [account],
@@ -41,7 +42,8 @@ def claims_list(request: Request) -> HTMLResponse:
         account, _ = app.account(request, con)
         counts = _counts(con, account)
         if kind:
-            found = con.execute(
+            found = run(
+                con,
                 "SELECT count(*) FROM claims WHERE account = ? AND state = ? AND kind = ?",
                 [account, state, kind],
             ).fetchone()

@@ -17,6 +17,7 @@ from recoup.claims import evidence
 from recoup.claims.store import dicts
 from recoup.findings import COLUMNS, STATES, latest_as_of
 from recoup.rules import KINDS, RULES
+from recoup.sql import run
 from recoup.web import db
 from recoup.web.dashboard import partial
 from recoup.web.routes import PAGE_SIZE, dashboard, page_number, pages
@@ -91,7 +92,8 @@ LEFT JOIN (
 
 
 def _marketplaces(con: DuckDBPyConnection, account: str, as_of: dt.date | None) -> list[str]:
-    rows = con.execute(
+    rows = run(
+        con,
         "SELECT DISTINCT marketplace FROM findings WHERE account = ? AND as_of = ? ORDER BY 1",
         [account, as_of],
     ).fetchall()
@@ -110,10 +112,11 @@ def findings(request: Request) -> HTMLResponse:
         paging = pages(0, 1)
         if as_of is not None:
             where, params = filters.sql(account, as_of, today)
-            count = con.execute(f"SELECT count(*) FROM findings f WHERE {where}", params)
-            paging = pages(int(count.fetchone()[0]), page_number(request.query_params.get("page")))
+            count = run(con, f"SELECT count(*) FROM findings f WHERE {where}", params)
+            counted = int((count.fetchone() or (0,))[0])
+            paging = pages(counted, page_number(request.query_params.get("page")))
             columns = ", ".join(f"f.{c}" for c in COLUMNS if c != "evidence")
-            rows = dicts(con.execute(
+            rows = dicts(run(con,
                 f"SELECT {columns}, k.claim_id, k.claim_state FROM findings f {_CLAIM} "
                 f"WHERE {where} ORDER BY {SORTS[filters.sort]} {filters.order} NULLS LAST, "
                 f"f.finding_id LIMIT {PAGE_SIZE} OFFSET {paging['offset']}",
@@ -136,7 +139,7 @@ def finding_evidence(request: Request, finding_id: str) -> HTMLResponse:
     with db.connection(app.root) as con:
         account, _ = app.account(request, con)
         as_of = latest_as_of(con, account)
-        found = dicts(con.execute(
+        found = dicts(run(con,
             f"SELECT {', '.join(COLUMNS)} FROM findings WHERE account = ? AND as_of = ? "
             "AND finding_id = ?", [account, as_of, finding_id],
         ))  # fmt: skip

@@ -23,6 +23,7 @@ from recoup import reports as layouts
 from recoup.claims.store import dicts
 from recoup.reports.marketplaces import normalise_marketplace
 from recoup.sources import credentials as creds
+from recoup.sql import run
 from recoup.status import held, workspace_status
 from recoup.web import db, proof, syncing
 from recoup.web.dashboard import Dashboard, Refused, partial
@@ -77,17 +78,17 @@ def imports(request: Request) -> HTMLResponse:
     with db.connection(app.root) as con:
         account, _ = app.account(request, con)
         reports = held(workspace_status(con, account))  # what `recoup status` shows
-        counted = con.execute("SELECT count(*) FROM source_files WHERE account = ?", [account])
-        total = int(counted.fetchone()[0])
+        counted = run(con, "SELECT count(*) FROM source_files WHERE account = ?", [account])
+        total = int((counted.fetchone() or (0,))[0])
         paging = pages(total, page_number(request.query_params.get("page")))
-        files = dicts(con.execute(
+        files = dicts(run(con,
             "SELECT file_id, name, canonical, encoding, rows, rejects, first_date, last_date, "
             "imported_at, (SELECT count(*) FROM import_warnings w WHERE w.file_id = s.file_id) "
             "AS warnings FROM source_files s WHERE account = ? "
             f"ORDER BY imported_at DESC, file_id DESC LIMIT {PAGE_SIZE} OFFSET {paging['offset']}",
             [account],
         ))  # fmt: skip
-        audits = dicts(con.execute(
+        audits = dicts(run(con,
             "SELECT as_of, engine, ran_at, findings FROM audits WHERE account = ? "
             "ORDER BY ran_at DESC LIMIT 5", [account],
         ))  # fmt: skip
@@ -145,17 +146,17 @@ def rejects(request: Request, file_id: int) -> HTMLResponse:
     app = dashboard(request)
     with db.connection(app.root) as con:
         account, _ = app.account(request, con)
-        found = dicts(con.execute(
+        found = dicts(run(con,
             "SELECT file_id, name, rejects FROM source_files WHERE file_id = ? AND account = ?",
             [file_id, account],
         ))  # fmt: skip
         if not found:
             raise HTTPException(404, "no such imported file for this account")
-        rows = dicts(con.execute(
+        rows = dicts(run(con,
             "SELECT line, column_name, raw_text, problem FROM rejects WHERE file_id = ? "
             f"ORDER BY line NULLS FIRST LIMIT {REJECTS_SHOWN}", [file_id],
         ))  # fmt: skip
-        warnings = con.execute("SELECT message FROM import_warnings WHERE file_id = ?", [file_id])
+        warnings = run(con, "SELECT message FROM import_warnings WHERE file_id = ?", [file_id])
         messages = [r[0] for r in warnings.fetchall()]
         return app.page(request, con, "_rejects.html", file=found[0], rejects=rows,
                         warnings=messages, shown=REJECTS_SHOWN)  # fmt: skip

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from recoup.claims.store import dicts
 from recoup.policy import PolicyError, load_policy
+from recoup.sql import run
 from recoup.web import db
 from recoup.web.routes import MARKETPLACES, PAGE_SIZE, dashboard
 
@@ -38,15 +39,17 @@ def settings_page(request: Request) -> HTMLResponse:
     rows, problem = windows(app.settings.audit.windows)
     with db.connection(app.root) as con:
         account, _ = app.account(request, con)
-        costs = dicts(con.execute(
+        costs = dicts(run(con,
             "SELECT sku, fnsku, marketplace, currency, unit_cost, effective_from "
             f"FROM sourcing_costs WHERE account = ? ORDER BY sku, effective_from LIMIT {PAGE_SIZE}",
             [account],
         ))  # fmt: skip
-        found = con.execute(
-            "SELECT count(*), count(DISTINCT sku) FROM sourcing_costs WHERE account = ?", [account]
+        found = run(
+            con,
+            "SELECT count(*), count(DISTINCT sku) FROM sourcing_costs WHERE account = ?",
+            [account],
         ).fetchone()
-        main = con.execute(
+        main = run(con,
             "SELECT marketplace FROM coverage_days WHERE account = ? GROUP BY 1 "
             "ORDER BY count(*) DESC, 1 LIMIT 1", [account],
         ).fetchone()  # fmt: skip

@@ -1,0 +1,92 @@
+"""The audit's compiled SQL kept between runs (recoup.plans): same findings, no recompiling, and
+a fingerprint that tells apart any two expressions that could compile differently."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import ibis
+import pytest
+from click.testing import CliRunner
+
+from recoup import audit as auditing
+from recoup.cli import main
+from recoup.engines import duckdb_engine
+from recoup.plans import Fingerprints, Plans, Uncacheable
+from recoup.policy import load_policy
+from recoup.simulate import SimConfig, simulate
+from recoup.workspace import Workspace
+
+AS_OF = dt.date(2025, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("plans")
+    simulated = simulate(SimConfig(seed=8, months=5, scale=0.3, as_of=AS_OF), base / "files")
+    root = base / "ws"
+    files = [str(path) for path in simulated.reports]
+    result = CliRunner().invoke(
+        main, ["--workspace", str(root), "import", "--marketplace", "US", *files]
+    )
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def audit(root: Path, plans: Plans, as_of: dt.date = AS_OF) -> list[dict[str, object]]:
+    with Workspace(root) as ws:
+        engine = duckdb_engine(ws.con, plans=plans)
+        result = auditing.run(engine, "default", as_of, load_policy(), auditing.file_names(ws.con))
+    return result.findings
+
+
+def test_a_second_audit_compiles_nothing_and_finds_the_same(root: Path, tmp_path: Path) -> None:
+    path = tmp_path / "plans.json"
+    first = Plans(path, AS_OF)
+    found = audit(root, first)
+    assert found
+    assert first.misses > 20
+    assert first.hits == 0
+    again = Plans(path, AS_OF)  # a new process reads the file the first one wrote
+    assert audit(root, again) == found
+    assert again.misses == 0
+    assert again.hits == first.misses
+    uncached = audit(root, Plans(None, AS_OF))
+    assert uncached == found
+
+
+def test_another_as_of_is_another_plan(root: Path, tmp_path: Path) -> None:
+    path = tmp_path / "plans.json"
+    audit(root, Plans(path, AS_OF))
+    later = Plans(path, AS_OF)
+    expected = audit(root, Plans(None, AS_OF), AS_OF - dt.timedelta(days=20))
+    assert audit(root, later, AS_OF - dt.timedelta(days=20)) == expected
+    assert later.misses > 0  # the as-of is a literal in the rules: nothing stale is reused
+
+
+def test_a_damaged_cache_is_ignored_and_replaced(root: Path, tmp_path: Path) -> None:
+    path = tmp_path / "plans.json"
+    path.write_text('{"x": {"sql": ["DROP TABLE claims"], "used": 3}, "y": [', encoding="utf-8")
+    plans = Plans(path, AS_OF)
+    assert audit(root, plans) == audit(root, Plans(None, AS_OF))
+    assert plans.hits == 0
+    assert Plans(path, AS_OF).get("x") is None
+
+
+def test_fingerprints_see_every_literal_type_and_name() -> None:
+    t = ibis.table({"account": "string", "day": "date", "qty": "int64"}, name="ledger")
+    fingerprints = Fingerprints()
+
+    def query(account: str, day: dt.date, name: str = "ledger") -> ibis.Table:
+        u = ibis.table({"account": "string", "day": "date", "qty": "int64"}, name=name)
+        return u.filter((u.account == account) & (u.day <= day)).select("qty")
+
+    same = fingerprints.of(query("a", AS_OF))
+    assert Fingerprints().of(query("a", AS_OF)) == same  # stable, also in another walk
+    assert fingerprints.of(query("b", AS_OF)) != same
+    assert fingerprints.of(query("a", AS_OF - dt.timedelta(days=1))) != same
+    assert fingerprints.of(query("a", AS_OF, "other")) != same
+    assert fingerprints.of(t.select(t.qty.cast("int32"))) != fingerprints.of(t.select("qty"))
+    with pytest.raises(Uncacheable):
+        fingerprints.of(ibis.memtable({"qty": [1, 2]}))
