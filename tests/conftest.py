@@ -1,8 +1,10 @@
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from recoup.plans import FOLDER_ENV
 from recoup.reports.ledger import LEDGER_DETAIL
 from recoup.workspace import Workspace
 
@@ -32,6 +34,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: every worker sorts alike
         items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in LONG))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The audits of all tests (every worker, every `recoup` process they start) share one cache
+    of compiled SQL (recoup.plans): most audit the same as-of with the same rules, so each
+    expression compiles once per run rather than once per test."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if base.name.startswith("popen-gw") else base) / "plans"
+    os.environ[FOLDER_ENV] = str(folder)
+    yield
+    os.environ.pop(FOLDER_ENV, None)
 
 
 @pytest.fixture

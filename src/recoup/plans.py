@@ -8,9 +8,11 @@ operation, column, type, literal (the account, the as-of date, window days, opti
 name in it. Two expressions with one fingerprint are the same expression, so they compile to
 the same SQL; anything recoup cannot fingerprint (an in-memory table) is compiled every time.
 
-The file is `<workspace>/cache/plans-<versions>.json`: Ibis, sqlglot and DuckDB versions name it,
-so an upgrade starts a fresh one. It is only a cache: deleting it costs one slower audit, and a
-damaged file is ignored. Entries unused for `KEEP_DAYS` days are dropped when it is written.
+The file is `<workspace>/cache/plans-<versions>.json` (or in the folder `RECOUP_PLANS_DIR` names,
+which several workspaces may share): Ibis, sqlglot and DuckDB versions name it, so an upgrade
+starts a fresh one. It is only a cache: deleting it costs one slower audit, and a damaged file is
+ignored. Entries unused for `KEEP_DAYS` days are dropped when it is written: a plan names its
+as-of date, so most of yesterday's plans are of no use today except to re-audit that day.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ import ibis
 import ibis.expr.types as ir
 
 FOLDER = "cache"
-KEEP_DAYS = 60
-MAX_ENTRIES = 20_000
+FOLDER_ENV = "RECOUP_PLANS_DIR"
+KEEP_DAYS = 7
+MAX_ENTRIES = 2_000  # about 5 KB each
 _PLAIN = (str, int, float, bool, type(None), decimal.Decimal, dt.date, dt.time, dt.timedelta,
           bytes, enum.Enum)  # fmt: skip
 
@@ -101,8 +104,8 @@ class Plans:
 
     @classmethod
     def in_workspace(cls, root: Path | None, today: dt.date) -> Plans:
-        path = None if root is None else root / FOLDER / f"plans-{versions()}.json"
-        return cls(path, today)
+        folder = os.environ.get(FOLDER_ENV) or (None if root is None else root / FOLDER)
+        return cls(None if folder is None else Path(folder) / f"plans-{versions()}.json", today)
 
     def get(self, key: str) -> list[str] | None:
         entry = self._entries.get(key)
