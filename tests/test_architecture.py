@@ -97,3 +97,20 @@ def test_a_climbing_import_is_caught(tmp_path: Path, own: str, target: str) -> N
         f"recoup.{own}.probe (probe.py:5, layer {layer[own]}) imports {target} "
         f"(layer {layer[top(target)]})"
     ]
+
+
+def test_query_parameters_go_through_recoup_sql() -> None:
+    """DuckDB loads pandas, NumPy and pyarrow (0.4 s) on a query's first Python parameter, and a
+    Ctrl+C that lands in that import is lost; `recoup.sql.run` binds them as literals instead.
+    `executemany` (bulk rows) is left to DuckDB."""
+    found = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "execute"
+                and len(node.args) + len(node.keywords) > 1
+            ):
+                found.append(f"{path.relative_to(SOURCE)}:{node.lineno}")  # fmt: skip
+    assert found == []
