@@ -24,10 +24,11 @@ from recoup.ingest.decode import (
 )
 from recoup.ingest.errors import FileProblem
 from recoup.ingest.files import Incoming, expand
-from recoup.ingest.load import FileLoader, register
+from recoup.ingest.load import FileLoader, Tuning, register
 from recoup.ingest.rawstore import copy_in
 from recoup.reports import DATED_TABLES, by_table
 from recoup.reports.base import DayBased
+from recoup.sql import run
 from recoup.workspace import Workspace
 
 
@@ -97,26 +98,31 @@ def import_paths(
     reporter = reporter or Silent()
     results = []
     covered = Covered(account, marketplace, period, period_basis)
-    for item in expand(list(paths), name_of):
-        if isinstance(item, FileProblem):
-            results.append(FileResult(item.name, "failed", problem=str(item)))
-            continue
-        try:
-            results.append(
-                _import_one(
-                    workspace,
-                    item,
-                    account,
-                    marketplace,
-                    reporter,
-                    declared=declared_encoding,
-                    covered=covered,
+    tuning = Tuning(workspace.con)
+    try:
+        for item in expand(list(paths), name_of):
+            if isinstance(item, FileProblem):
+                results.append(FileResult(item.name, "failed", problem=str(item)))
+                continue
+            try:
+                results.append(
+                    _import_one(
+                        workspace,
+                        item,
+                        account,
+                        marketplace,
+                        reporter,
+                        declared=declared_encoding,
+                        covered=covered,
+                        tuning=tuning,
+                    )
                 )
-            )
-        except FileProblem as problem:
-            results.append(FileResult(item.name, "failed", problem=str(problem)))
-        finally:
-            reporter.file_finished()
+            except FileProblem as problem:
+                results.append(FileResult(item.name, "failed", problem=str(problem)))
+            finally:
+                reporter.file_finished()
+    finally:
+        tuning.restore()
     covered.batch(workspace, results)
     return results
 
@@ -144,7 +150,7 @@ class Covered:
             markets = [*markets, self.marketplace]
         if self.period is not None:
             if not markets:  # a header-only file naming no marketplace: the account's own
-                markets = [m for (m,) in con.execute(
+                markets = [m for (m,) in run(con,
                     "SELECT DISTINCT marketplace FROM file_coverage WHERE account = ? "
                     "ORDER BY 1", [self.account]).fetchall()]  # fmt: skip
             coverage.record(con, file_id, account=self.account, report=table,
@@ -167,7 +173,8 @@ class Covered:
         if not any(isinstance(r.merge, DayBased) for r in by_table(table)):
             return
         for market in markets:
-            con.execute(
+            run(
+                con,
                 "INSERT INTO coverage_days SELECT ?, ?, ?, CAST(unnest(generate_series(CAST(? AS "
                 "DATE), CAST(? AS DATE), INTERVAL 1 DAY)) AS DATE), ?",
                 [table, self.account, market, period[0], period[1], file_id],
@@ -192,7 +199,7 @@ class Covered:
         """A file imported before, given again with a stated or synced period."""
         if self.period is None or table not in DATED_TABLES:
             return
-        markets = [m for (m,) in con.execute(
+        markets = [m for (m,) in run(con,
             "SELECT DISTINCT marketplace FROM file_coverage WHERE file_id = ? ORDER BY 1",
             [file_id]).fetchall()]  # fmt: skip
         con.begin()
@@ -251,13 +258,15 @@ def _import_one(
     *,
     declared: str | None = None,
     covered: Covered,
+    tuning: Tuning | None = None,
 ) -> FileResult:
     size_hint = incoming.origin.stat().st_size if incoming.origin.is_file() else 0
     reporter.file_started(incoming.name, size_hint)
     reporter.phase("copying into the raw store")
     temporary, sha256, size = copy_in(incoming, workspace.raw_dir, reporter.advance)
     con = workspace.con
-    earlier = con.execute(
+    earlier = run(
+        con,
         "SELECT name, file_id, canonical FROM source_files WHERE account = ? AND sha256 = ?",
         [account, sha256],
     ).fetchone()
@@ -287,6 +296,7 @@ def _import_one(
             scratch=scratch,
             declared=declared,
             covered=covered,
+            tuning=tuning,
         )
     except Exception:
         if created and not _referenced(workspace, sha256):
@@ -298,8 +308,8 @@ def _import_one(
 
 
 def _referenced(workspace: Workspace, sha256: str) -> bool:
-    row = workspace.con.execute(
-        "SELECT count(*) FROM source_files WHERE sha256 = ?", [sha256]
+    row = run(
+        workspace.con, "SELECT count(*) FROM source_files WHERE sha256 = ?", [sha256]
     ).fetchone()
     return bool(row and row[0])
 
@@ -317,6 +327,7 @@ def _decode_and_load(
     scratch: list[Path],
     covered: Covered,
     declared: str | None = None,
+    tuning: Tuning | None = None,
 ) -> FileResult:
     name = incoming.name
     parsed_from = scratch[0] if json_to_tsv(raw, name, scratch[0]) else raw
@@ -332,6 +343,7 @@ def _decode_and_load(
         account=account,
         marketplace=marketplace,
         on_phase=lambda step: reporter.phase(f"{title}: {step}"),
+        tuning=tuning,
     )
     try:
         if not copy.complete or not loader.stage(copy):
@@ -349,7 +361,8 @@ def _decode_and_load(
                 layout=layout,
             )
             loaded = loader.load(file_id)
-            markets = con.execute(
+            markets = run(
+                con,
                 f"SELECT DISTINCT marketplace FROM {layout.report.table}_rows WHERE file_id = ? "
                 "ORDER BY 1",
                 [file_id],
@@ -359,7 +372,7 @@ def _decode_and_load(
                          last=loaded.last_date)  # fmt: skip
             outside = covered.outside(layout.report.table, loaded.first_date, loaded.last_date)
             if outside:
-                con.execute("INSERT INTO import_warnings VALUES (?, ?)", [file_id, outside])
+                run(con, "INSERT INTO import_warnings VALUES (?, ?)", [file_id, outside])
                 loaded.warnings.append(outside)
             con.commit()
         except Exception:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import functools
 import io
 import json
 import re
@@ -30,15 +31,21 @@ from recoup.reports.inbound import JSON_LISTS
 
 HEAD_BYTES = 256 * 1024
 HEADER_SEARCH_LINES = 100
-CHUNK_BYTES = 16 * 1024 * 1024
+# Read and decoded this much at a time. Even as UTF-8 (4 MB of cp932 is at most 12 MB) a chunk is
+# shorter than MAX_VALUE_BYTES, so only the lines that span chunks can hold a value too long to
+# store, and they are measured exactly (`_LineLengths`); larger chunks also cost more to allocate.
+CHUNK_BYTES = 4 * 1024 * 1024
 # The longest value recoup stores; a row holding a longer one is a reject. No seller writes a
 # comment this long, but a 10 MB one must still import whole (tests/test_import.py).
 MAX_VALUE_BYTES = 16 * 1024 * 1024
 # The longest line given to DuckDB. DuckDB 1.4 drops a line longer than its read buffer without
 # a word, so a longer line is a reject, read in pieces to keep memory bounded. A line within one
-# chunk is shorter than this (16 MB of cp932 is at most 48 MB of UTF-8): only lines spanning
-# chunks need measuring, which costs nothing per line.
+# chunk is shorter than this (a chunk of cp932 is at most three times as long in UTF-8): only
+# lines spanning chunks need measuring, which costs nothing per line.
 MAX_LINE_BYTES = 64 * 1024 * 1024
+# A copy up to this long is searched for values that start or end with a space, which the loader
+# would have to trim (`casts.clean`); a longer one is trimmed without looking, which costs less.
+PADDING_CHECK_CHARS = 4 * 1024 * 1024
 # The UTF-8 codecs, the only ones whose undecodable lines may become rejects (a legacy codepage
 # that fails on a byte is simply the wrong one), and the codepages tried after them.
 UTF8 = ("utf-8", "utf-8-sig")
@@ -100,14 +107,17 @@ def _detected(head: bytes, japanese: bool) -> list[str]:
     return ["utf-8", *legacy]
 
 
+_KANA = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")
+
+
 def _looks_shift_jis(head: bytes) -> bool:
     """cp1252 decodes most Shift-JIS bytes into mojibake without an error; kana give it away."""
     try:
         text = codecs.getincrementaldecoder("cp932")().decode(head[:16384], final=False)
     except UnicodeDecodeError:
         return False
-    kana = sum(1 for ch in text if "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff")
-    return kana >= 2
+    kana = _KANA.finditer(text)
+    return next(kana, None) is not None and next(kana, None) is not None
 
 
 # -- lines UTF-8 cannot decode ------------------------------------------------------------------
@@ -332,8 +342,15 @@ def _split(line: str) -> tuple[list[str], str]:
         return [line], ","
 
 
+@functools.cache
+def _signatures() -> list[tuple[ReportType, list[frozenset[str]]]]:
+    """Each report with its `signature` as sets (normalising header names takes a regexp)."""
+    return [(r, [frozenset(group) for group in r.signature]) for r in REPORT_TYPES]
+
+
 def _best_match(names: list[str]) -> ReportType | None:
-    full = [r for r in REPORT_TYPES if not r.match(names)[1]]
+    present = set(names)
+    full = [r for r, groups in _signatures() if all(present & group for group in groups)]
     if not full:
         return None
     return max(full, key=lambda r: (len(r.signature), len(r.locate(names))))
@@ -461,7 +478,8 @@ class Normalised:
     loader verifies by counting what DuckDB read against `lines`. `complete`: False when some
     lines cannot go to DuckDB as they are (undecodable, too long): the copy must not be read,
     `number_lines` writes one that leaves them out, as `rejects`. `long_lines`: some line may be
-    longer than MAX_VALUE_BYTES, so the loader looks for values that long.
+    longer than MAX_VALUE_BYTES, so the loader looks for values that long. `padded`: some value
+    may start or end with a space (False only when a small copy was searched and has none).
     """
 
     path: Path
@@ -472,6 +490,42 @@ class Normalised:
     complete: bool = True
     rejects: tuple[LineReject, ...] = ()
     long_lines: bool = False
+    padded: bool = True
+
+
+class _Padding:
+    """Whether a value of a copy may start or end with a space: a space next to a delimiter, a
+    line end or a quote, or at the copy's start or end. Only PADDING_CHECK_CHARS are searched;
+    a longer copy may be padded."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.ends = {layout.delimiter, "\n", "\r", *('"' if layout.quoted else "")}
+        self.pairs = [" " + end for end in self.ends] + [end + " " for end in self.ends]
+        self.found = False
+        self.searched = 0
+        self.last = "\n"  # the character before the next text: the copy starts a line
+
+    def feed(self, text: str) -> None:
+        if self.found or not text:
+            return
+        self.searched += len(text)
+        if self.searched > PADDING_CHECK_CHARS or self.last + text[0] in self.pairs:
+            self.found = True
+            return
+        if text.count(" ") <= len(text) >> 10:  # few spaces: look at each one's neighbours
+            at = text.find(" ")
+            while at >= 0 and not self.found:
+                before = text[at - 1] if at else self.last
+                after = text[at + 1] if at + 1 < len(text) else ""  # next text: the pair above
+                self.found = before in self.ends or after in self.ends
+                at = text.find(" ", at + 1)
+        else:
+            self.found = any(pair in text for pair in self.pairs)
+        self.last = text[-1]
+
+    @property
+    def padded(self) -> bool:
+        return self.found or self.last == " "  # the last value, at the end of the copy
 
 
 class _LineLengths:
@@ -519,6 +573,7 @@ def transcribe(
     lines = 0
     last = "\n"
     measured = _LineLengths()
+    padding = _Padding(layout)
     with raw.open("rb") as source, contextlib.ExitStack() as stack:
         sink = None if in_place else stack.enter_context(out.open("wb"))
         while True:
@@ -544,6 +599,7 @@ def transcribe(
                     sink.write(data)
                     measured.feed(data)
                 lines += text.count("\n")
+                padding.feed(text)
                 last = text[-1]
             if sink is None:
                 measured.feed(chunk)
@@ -564,6 +620,7 @@ def transcribe(
         skip=1 if in_place else 0,
         complete=complete,
         long_lines=long_lines,
+        padded=padding.padded,
     )
 
 

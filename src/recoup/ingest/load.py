@@ -5,6 +5,12 @@ fields become rejects). Cast: each canonical column is cast per its kind and the
 a present value that cannot be read, or a missing required value, rejects its row with the
 column and raw text. Merge: the surviving rows go to `<table>_rows`, the days the file covers to
 `coverage_days`. Anything that fails rolls the whole file back.
+
+Most files are small, and DuckDB takes longer to plan their SQL than to run it (issue 16): a
+small file's typed values are computed once, into a table every check reads; its dates are cast
+by the branches of the date parser its values need; values are trimmed only when one may start
+or end with a space; and it runs on one thread. tests/test_fast_import.py holds each shortcut to
+the general path.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -29,12 +35,21 @@ from recoup.reports.casts import (
     FileStyle,
     cast_sql,
     clean,
+    date_branch_probe,
     number_text,
     plain_slash_date,
 )
 from recoup.reports.marketplaces import currency_sql, marketplace_sql
+from recoup.sql import run
 
 YEARS_BEFORE = 3  # a row dated further before the account's other data is a reject
+# A file of at most this many records is small: planning its SQL costs more than running it.
+# Its typed values are computed once, into a temporary table every later step reads (a larger
+# file casts as it goes, with no second copy of its rows in memory), and DuckDB runs its
+# statements on one thread, without searching them for common subexpressions: handing tiny tasks
+# between threads, and that search through the casts, cost more than they save.
+SMALL_FILE_RECORDS = 100_000
+SMALL_FILE_SETTINGS = {"threads": "1", "disabled_optimizers": "common_subexpressions"}
 # DuckDB's line limit: the longest line decoding lets through, and the number before it.
 DUCKDB_LINE_BYTES = MAX_LINE_BYTES + 1024
 
@@ -56,12 +71,47 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+class Tuning:
+    """DuckDB's settings for the file being loaded: SMALL_FILE_SETTINGS while a small one is.
+
+    Kept from one small file to the next (setting the threads starts or stops threads), and put
+    back as they were by `restore()`, which the importer calls once it is done.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.saved: dict[str, str] = {}  # the settings as they were, while changed
+
+    def file(self, records: int) -> None:
+        small = records <= SMALL_FILE_RECORDS
+        if small and not self.saved and SMALL_FILE_SETTINGS:
+            names = list(SMALL_FILE_SETTINGS)
+            found = self.con.execute(
+                f"SELECT {', '.join(f'current_setting({_quote(k)})' for k in names)}"
+            ).fetchone()
+            assert found is not None
+            self.saved = {k: str(v) for k, v in zip(names, found, strict=True)}
+            self._set(SMALL_FILE_SETTINGS)
+        elif not small:
+            self.restore()
+
+    def restore(self) -> None:
+        saved, self.saved = self.saved, {}
+        if saved:  # called on the way out of a failure too: never hide it
+            with contextlib.suppress(duckdb.Error):
+                self._set(saved)
+
+    def _set(self, settings: dict[str, str]) -> None:
+        self.con.execute("; ".join(f"SET {k} = {_quote(v)}" for k, v in settings.items()))
+
+
 class FileLoader:
     """Loads one file in two steps.
 
     `stage()` reads the normalised copy into temporary tables outside any transaction (DuckDB
-    reads temporary tables created inside a transaction much more slowly). `load(file_id)` runs
-    inside the caller's transaction and writes only there. `close()` drops what is left.
+    reads temporary tables created inside a transaction much more slowly), and detects the
+    file's style and its typed values there. `load(file_id)` runs inside the caller's
+    transaction and writes only there. `close()` drops what is left.
     """
 
     _serial = 0
@@ -75,8 +125,12 @@ class FileLoader:
         account: str,
         marketplace: str | None,
         on_phase: Callable[[str], None] | None = None,
+        tuning: Tuning | None = None,
     ) -> None:
         self.con = con
+        # The importer's, kept between files; else the loader's own, put back by close().
+        self.tuning = tuning or Tuning(con)
+        self.own_tuning = tuning is None
         self.on_phase = on_phase or (lambda _: None)
         self.layout = layout
         self.report = layout.report
@@ -87,13 +141,20 @@ class FileLoader:
         self.located = self.report.locate(layout.normalised)
         FileLoader._serial += 1
         token = FileLoader._serial
-        self.staged = f"stage_{token}"
+        self.base = f"stage_{token}"  # the stage: a table, or a view of `{base}_data`
+        self.staged = self.base  # what the checks read: the stage, or the computed values
         self.short_rows = f"short_rows_{token}"
         self.scanned = f"scanned_{token}"
         self.rows = f"typed_{token}"
         self.bad = f"bad_{token}"
+        self.cast = f"cast_{token}"
+        self.created: list[tuple[str, str]] = []  # temporary objects close() drops
+        self.short = 0  # records DuckDB could not split into the header's fields
+        self.rejected = 0  # rejects stored for this file so far
+        self.cast_once = False  # `self.staged` holds the computed values (`_cast`)
         self.counted: tuple[int, object, object] = (0, None, None)
         self.style = FileStyle()
+        self.values: dict[str, str] = {}  # the typed SQL value of each column (`_values`)
         self.warnings: list[str] = []  # found while loading; stored with the report's checks
         self.set_aside: tuple[LineReject, ...] = ()  # lines decoding left out of the copy
         self.may_hold_long_values = False
@@ -104,8 +165,7 @@ class FileLoader:
         self._reject_set_aside()
         self._reject_short_rows()
         self._reject_long_values()
-        self.style = style = self._style()
-        values = self._values(style)
+        values = self.values
         self.on_phase("checking every value")
         self._reject_unreadable(values)
         self._reject_out_of_range(values)
@@ -117,18 +177,32 @@ class FileLoader:
         return self._finish(warnings)
 
     def close(self) -> None:
-        for kind, name in (
-            ("VIEW", self.staged),
-            ("TABLE", f"{self.staged}_data"),
-            ("VIEW", self.rows),
-            ("TABLE", self.rows),
-            ("TABLE", self.bad),
-            ("TABLE", self.staged),
-            ("TABLE", self.short_rows),
-            ("TABLE", self.scanned),
-        ):
-            with contextlib.suppress(duckdb.Error):
-                self.con.execute(f"DROP {kind} IF EXISTS {name}")
+        created, self.created = self.created, []
+        drops = [f"DROP {kind} IF EXISTS {name}" for kind, name in reversed(created)]
+        try:
+            if drops:
+                self.con.execute("; ".join(drops))
+        except duckdb.Error:
+            for drop in drops:
+                with contextlib.suppress(duckdb.Error):
+                    self.con.execute(drop)
+        if self.own_tuning:
+            self.tuning.restore()
+
+    def _create(self, kind: str, name: str, sql: str) -> int:
+        """Create a temporary table or view (dropped by close()); the rows of a table."""
+        self.created.append((kind, name))
+        done = self.con.execute(f"CREATE TEMP {kind} {name} AS {sql}").fetchone()
+        return int(done[0]) if kind == "TABLE" and done else 0
+
+    def _reject(self, select: str) -> int:
+        """Store the rejects a query returns (line, column, raw text, problem); how many."""
+        done = self.con.execute(
+            f"INSERT INTO rejects SELECT {self.file_id}, * FROM ({select})"
+        ).fetchone()
+        found = int(done[0]) if done else 0
+        self.rejected += found
+        return found
 
     # -- stage -------------------------------------------------------------------------------
 
@@ -136,62 +210,85 @@ class FileLoader:
         """Read the copy as text. False when an un-numbered copy turns out irregular (DuckDB
         read a different number of records than it has lines): renumber it and stage again."""
         self.on_phase("reading the rows")
+        self.tuning.file(copy.lines)
         width = len(self.layout.header)
         columns = {"line_no": "BIGINT"} if copy.numbered else {}
         columns |= {f"c{i}": "VARCHAR" for i in range(width)}
         quote = '"' if self.layout.quoted else ""
         spec = ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in columns.items())
-        # Cleaned once here: the casts refer to each value several times.
-        cleaned = ", ".join(f"{clean(f'c{i}')} AS c{i}" for i in range(width))
-        target = self.staged if copy.numbered else f"{self.staged}_data"
+        # Cleaned once here: the casts refer to each value several times. Only the columns
+        # some step reads (all of them when a value may be too long to store), and only when a
+        # value may start or end with a space: otherwise cleaning changes nothing.
+        needed = range(width) if copy.long_lines else self._read_columns()
+        cleaned = ", ".join(f"{clean(f'c{i}')} AS c{i}" if copy.padded else f"c{i}" for i in needed)
+        target = self.base if copy.numbered else f"{self.base}_data"
         try:
-            self._read(copy, target, cleaned, spec, quote)
-        except duckdb.InvalidInputException as error:
+            read = self._read(copy, target, cleaned, spec, quote)
+        except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
             # DuckDB's CSV reader gives up on some irregular files (mixed CRLF and LF line
             # ends, for one): the numbered copy, written line by line, reads them all.
             self.close()
-            if copy.numbered:
+            if copy.numbered and isinstance(error, duckdb.InvalidInputException):
                 raise FileProblem(self.name, f"cannot be read as a table: {error}") from None
+            if copy.numbered:
+                raise
             return False
         self.set_aside = copy.rejects
         self.may_hold_long_values = copy.long_lines
         if copy.numbered:
             self._check_every_record_read(copy, target)
-            return True
-        counted = self.con.execute(
-            f"SELECT (SELECT count(*) FROM {target}), (SELECT count(*) FROM {self.short_rows})"
-        ).fetchone()
-        if counted != (copy.lines, 0):
+        elif read != copy.lines:  # a line DuckDB could not split raised an error instead
             self.close()
             return False
-        # One record per line, in file order (DuckDB keeps insertion order): line = rowid + first.
-        self.con.execute(
-            f"CREATE TEMP VIEW {self.staged} AS "
-            f"SELECT rowid + {copy.first_line} AS line_no, * FROM {target}"
-        )
+        self._cast(copy, target)
         return True
 
-    def _read(self, copy: Normalised, target: str, cleaned: str, spec: str, quote: str) -> None:
-        self.con.execute(
-            f"""CREATE TEMP TABLE {target} AS
-            SELECT {"line_no, " if copy.numbered else ""}{cleaned} FROM read_csv(
+    def _read_columns(self) -> list[int]:
+        """The staged columns some step reads: those located, and the later copies of a located
+        column the header prints twice (`_duplicate_columns` compares them)."""
+        located = set(self.located.values())
+        names = self.layout.normalised
+        return [
+            i
+            for i, name in enumerate(names)
+            if i in located or (name and names.index(name) in located)
+        ]
+
+    def _read(self, copy: Normalised, target: str, cleaned: str, spec: str, quote: str) -> int:
+        """Read the copy into `target`; the number of rows. A numbered copy's lines that do not
+        split into the header's fields go to the rejects tables; in an un-numbered copy they
+        raise an error (it is renumbered and read again)."""
+        rejects = ""
+        if copy.numbered:
+            # DuckDB creates the rejects tables when it reads.
+            self.created += [("TABLE", self.short_rows), ("TABLE", self.scanned)]
+            rejects = (
+                f"store_rejects=true, rejects_table='{self.short_rows}', "
+                f"rejects_scan='{self.scanned}',"
+            )
+        return self._create(
+            "TABLE",
+            target,
+            f"""SELECT {"line_no, " if copy.numbered else ""}{cleaned} FROM read_csv(
                 {_quote(str(copy.path))}, delim={_quote(self.layout.delimiter)},
                 quote={_quote(quote)}, escape={_quote(quote)}, header=false, skip={copy.skip},
-                auto_detect=false, columns={{{spec}}}, store_rejects=true,
-                rejects_table='{self.short_rows}', rejects_scan='{self.scanned}',
+                auto_detect=false, columns={{{spec}}}, {rejects}
                 max_line_size={DUCKDB_LINE_BYTES}, buffer_size={2 * DUCKDB_LINE_BYTES},
-                nullstr={NULL_TEXTS}, null_padding=false, parallel=true)"""
+                nullstr={NULL_TEXTS}, null_padding=false, parallel=true)""",
         )
 
     def _check_every_record_read(self, copy: Normalised, target: str) -> None:
         """Each record of a numbered copy is a row or a reject: DuckDB drops a line longer than
         its buffer without a word, and decoding must have kept every such line out."""
         read = self.con.execute(
-            f"SELECT (SELECT count(*) FROM {target}) + "
-            f"(SELECT count(DISTINCT line) FROM {self.short_rows})"
+            f"SELECT (SELECT count(*) FROM {target}), "
+            f"(SELECT count(DISTINCT line) FROM {self.short_rows}), "
+            f"(SELECT count(*) FROM {self.short_rows})"
         ).fetchone()
-        if read is None or read[0] != copy.lines:
-            found = None if read is None else read[0]
+        assert read is not None
+        self.short = int(read[2])
+        if read[0] + read[1] != copy.lines:
+            found = read[0] + read[1]
             raise FileProblem(
                 self.name,
                 f"only {found} of its {copy.lines} records could be read: none is imported",
@@ -201,10 +298,9 @@ class FileLoader:
         """The lines decoding left out of the copy (undecodable, too long) are rejects."""
         if not self.set_aside:
             return
-        self.con.executemany(
-            "INSERT INTO rejects VALUES (?, ?, ?, ?, ?)",
-            [[self.file_id, r.line, r.column, r.raw_text, r.problem] for r in self.set_aside],
-        )
+        rows = [(self.file_id, r.line, r.column, r.raw_text, r.problem) for r in self.set_aside]
+        insert_rows(self.con, "rejects", rows)
+        self.rejected += len(rows)
 
     def _reject_long_values(self) -> None:
         """A row holding a value longer than MAX_VALUE_BYTES is a reject, named by the value's
@@ -216,10 +312,8 @@ class FileLoader:
         names = " ".join(f"WHEN {i} THEN {_quote(h)}" for i, h in enumerate(header))
         starts = " ".join(f"WHEN {i} THEN left(c{i}, 100)" for i in range(len(header)))
         problem = _quote(f"a value longer than {MAX_VALUE_BYTES >> 20} MB")
-        self.con.execute(
-            f"""INSERT INTO rejects
-            SELECT {self.file_id}, line_no, CASE i {names} END, (CASE i {starts} END) || '…',
-                   {problem}
+        self._reject(
+            f"""SELECT line_no, CASE i {names} END, (CASE i {starts} END) || '…', {problem}
             FROM (SELECT *, CASE {first} END AS i FROM {self.staged}) WHERE i IS NOT NULL"""
         )
 
@@ -262,12 +356,13 @@ class FileLoader:
         self.warnings += warnings
 
     def _reject_short_rows(self) -> None:
+        if not self.short:
+            return
         names = " ".join(f"WHEN 'c{i}' THEN {_quote(h)}" for i, h in enumerate(self.layout.header))
         d = _quote(self.layout.delimiter)
         # DuckDB reports a short row once per missing column: one reject per line is enough.
-        self.con.execute(
-            f"""INSERT INTO rejects
-            SELECT {self.file_id}, TRY_CAST(split_part(csv_line, {d}, 1) AS BIGINT),
+        self._reject(
+            f"""SELECT TRY_CAST(split_part(csv_line, {d}, 1) AS BIGINT),
                    CASE column_name {names} ELSE NULL END, raw,
                    coalesce(
                        CASE error_type WHEN 'MISSING COLUMNS' THEN 'too few fields'
@@ -287,8 +382,14 @@ class FileLoader:
         return f"c{self.located[column.name]}"
 
     def _style(self) -> FileStyle:
-        """Detect, in one scan, how this file writes numbers and slashed dates, and which date
-        columns hold nothing but plain slashed dates (cast without the general date parser)."""
+        """Detect how this file writes numbers and slashed dates, which branches of the date
+        parser each date column needs, and which date columns hold nothing but plain slashed
+        dates (cast without the general date parser).
+
+        One scan, and a second only when some date column holds a date that is not ISO: the
+        day-first test and the plain-slash test cannot be true of ISO dates, and a file with
+        only ISO dates has no slashed date to order.
+        """
         probes: list[str] = []
         decimals = [
             self._text(c)
@@ -312,28 +413,72 @@ class FileLoader:
                 if c.kind == "date" and c.name in self.located
             }
         )
-        if dates:
-            probes.append(
-                "bool_or("
-                + " OR ".join(
-                    f"regexp_full_match(split_part({t}, ' ', 1), "
-                    f"'(1[3-9]|2[0-9]|3[01])/[0-9]{{1,2}}/[0-9]{{2,4}}')"
-                    for t in dates
-                )
-                + ")"
-            )
-            probes += [f"bool_and({t} IS NULL OR {plain_slash_date(t)})" for t in dates]
+        probes += [date_branch_probe(t) for t in dates]
         if not probes:
             return FileStyle()
         found = self.con.execute(f"SELECT {', '.join(probes)} FROM {self.staged}").fetchone()
         assert found is not None
         answers = list(found)
         numbers = ("comma" if answers.pop(0) else "dot") if localised else "plain"
-        order = "dmy" if dates and answers.pop(0) else "mdy"
-        plain = frozenset(t for t, every in zip(dates, answers, strict=True) if every)
-        return FileStyle(numbers=numbers, slash_order=order, plain_slash_dates=plain)  # type: ignore[arg-type]
+        taken = tuple((t, int(b or 0)) for t, b in zip(dates, answers, strict=True))
+        others = [t for t, branches in taken if branches & ~1]
+        if not others:
+            return FileStyle(numbers=numbers, date_branches=taken)  # type: ignore[arg-type]
+        probes = [
+            "bool_or("
+            + " OR ".join(
+                f"regexp_full_match(split_part({t}, ' ', 1), "
+                f"'(1[3-9]|2[0-9]|3[01])/[0-9]{{1,2}}/[0-9]{{2,4}}')"
+                for t in others
+            )
+            + ")"
+        ]
+        probes += [f"bool_and({t} IS NULL OR {plain_slash_date(t)})" for t in others]
+        found = self.con.execute(f"SELECT {', '.join(probes)} FROM {self.staged}").fetchone()
+        assert found is not None
+        answers = list(found)
+        order = "dmy" if answers.pop(0) else "mdy"
+        plain = frozenset(t for t, every in zip(others, answers, strict=True) if every)
+        return FileStyle(
+            numbers=numbers,  # type: ignore[arg-type]
+            slash_order=order,  # type: ignore[arg-type]
+            plain_slash_dates=plain,
+            date_branches=taken,
+        )
 
     # -- cast --------------------------------------------------------------------------------
+
+    def _cast(self, copy: Normalised, target: str) -> None:
+        """The file's style and the typed value of every column (`self.values`), over the stage
+        (`self.staged`) with each record's line number (`line_no`).
+
+        For a small file (at most SMALL_FILE_RECORDS records) each value that takes more than a
+        cast is computed once, into a temporary table that the later steps read: planning the
+        casts in every step would cost more than running them. An un-numbered copy holds one
+        record per line, in file order (DuckDB keeps insertion order): line = rowid + first.
+        """
+        line_no = "" if copy.numbered else f"rowid + {copy.first_line} AS line_no, "
+        if copy.lines > SMALL_FILE_RECORDS:
+            if not copy.numbered:
+                self._create("VIEW", self.base, f"SELECT {line_no}* FROM {target}")
+            self.staged = self.base
+            self.style = self._style()
+            self.values = self._values(self.style)
+            return
+        self.staged = target  # the style needs no line numbers
+        self.style = self._style()
+        values = self._values(self.style)
+        computed = {
+            name: value
+            for name, value in values.items()
+            if (name == "marketplace" and value != "NULL")
+            or (name in self.located and self.report.column(name).kind != "text")
+        }
+        selects = "".join(f", {value} AS v__{name}" for name, value in computed.items())
+        self._create("TABLE", self.cast, f"SELECT {line_no}*{selects} FROM {target}")
+        self.staged = self.cast
+        self.cast_once = True
+        self.values = values | {name: f"v__{name}" for name in computed}
 
     def _checked(self, column: Column) -> bool:
         return column.name in self.located and (column.kind != "text" or column.not_null)
@@ -375,10 +520,12 @@ class FileLoader:
             if column.not_null:
                 tests.append(f"{raw} IS NULL")
         bad = self.bad
-        self.con.execute(
-            f"CREATE TEMP TABLE {bad} AS SELECT {', '.join(selects)} FROM {self.staged} "
-            f"WHERE {' OR '.join(tests)}"
-        )
+        if not self._create(
+            "TABLE",
+            bad,
+            f"SELECT {', '.join(selects)} FROM {self.staged} WHERE {' OR '.join(tests)}",
+        ):
+            return
         reasons = []
         for column in checked:
             header = _quote(self.layout.header[self.located[column.name]])
@@ -394,10 +541,7 @@ class FileLoader:
                     f"SELECT line_no, {header}, NULL, 'missing value' FROM {bad} "
                     f"WHERE {raw} IS NULL"
                 )
-        self.con.execute(
-            f"INSERT INTO rejects SELECT {self.file_id}, * FROM ({' UNION ALL '.join(reasons)})"
-        )
-        self.con.execute(f"DROP TABLE {bad}")
+        self._reject(" UNION ALL ".join(reasons))
 
     def _reject_out_of_range(self, values: dict[str, str]) -> None:
         """Reject what no report holds: a negative count or cost where amazon-reports.md has
@@ -418,22 +562,19 @@ class FileLoader:
         if date in self.located and self.report.table in DATED_TABLES:
             reasons += self._implausible_dates(self.report.column(date), values[date])
         if reasons:
-            self.con.execute(
-                f"INSERT INTO rejects SELECT {self.file_id}, * FROM ({' UNION ALL '.join(reasons)})"
-            )
+            self._reject(" UNION ALL ".join(reasons))
 
     def _implausible_dates(self, column: Column, value: str) -> list[str]:
         today = clock.today()
         latest = today + dt.timedelta(days=1)  # Amazon's Pacific or UTC day may be tomorrow
-        middle = self.con.execute(
-            f"SELECT quantile_disc({value}, 0.5) FROM {self.staged}"
-        ).fetchone()
-        others = self.con.execute(
-            f"SELECT min(first_date) FROM source_files WHERE account = ? AND file_id <> ? "
-            f"AND canonical IN ({', '.join(map(_quote, DATED_TABLES))})",
+        found = run(
+            self.con,
+            f"SELECT (SELECT quantile_disc({value}, 0.5) FROM {self.staged}), "
+            f"(SELECT min(first_date) FROM source_files WHERE account = ? AND file_id <> ? "
+            f"AND canonical IN ({', '.join(map(_quote, DATED_TABLES))}))",
             [self.account, self.file_id],
         ).fetchone()
-        known = [r[0] for r in (middle, others) if r is not None and isinstance(r[0], dt.date)]
+        known = [d for d in found or () if isinstance(d, dt.date)]
         if not known:
             return []
         start: dt.date = min(known)
@@ -456,14 +597,23 @@ class FileLoader:
         if not columns:
             return
         numbers = self.style.numbers if self.report.localised_numbers else "plain"
-        parts = []
-        for column in columns:
+        tests, parts = [], []
+        for i, column in enumerate(columns):
             raw = self._text(column)
             text = number_text(raw, numbers)
-            finer = f"TRY_CAST({text} AS DECIMAL(38,10)) <> TRY_CAST({text} AS DECIMAL(18,2))"
-            parts += [f"count(*) FILTER ({finer})", f"arg_min({raw}, line_no) FILTER ({finer})",
-                      f"min(line_no) FILTER ({finer})"]  # fmt: skip
-        found = self.con.execute(f"SELECT {', '.join(parts)} FROM {self.staged}").fetchone()
+            # Written once per column: the SQL of a small file costs more to plan than to run.
+            # Reading text as DECIMAL(38,10) is slow; only a value with three characters after
+            # a point, or an exponent, can hold more than two decimals.
+            tests.append(
+                f"CASE WHEN {text} LIKE '%.___%' OR {text} ILIKE '%e%' THEN "
+                f"TRY_CAST({text} AS DECIMAL(38,10)) <> TRY_CAST({text} AS DECIMAL(18,2)) "
+                f"END AS finer{i}"
+            )
+            parts += [f"count(*) FILTER (finer{i})", f"arg_min({raw}, line_no) FILTER (finer{i})",
+                      f"min(line_no) FILTER (finer{i})"]  # fmt: skip
+        found = self.con.execute(
+            f"SELECT {', '.join(parts)} FROM (SELECT *, {', '.join(tests)} FROM {self.staged})"
+        ).fetchone()
         assert found is not None
         for i, column in enumerate(columns):
             count, example, line = found[3 * i : 3 * i + 3]
@@ -476,10 +626,7 @@ class FileLoader:
 
     def _kept(self) -> str:
         """The staged rows that were not rejected (a table name or a subquery)."""
-        rejected = self.con.execute(
-            "SELECT count(*) FROM rejects WHERE file_id = ?", [self.file_id]
-        ).fetchone()
-        if not rejected or not rejected[0]:
+        if not self.rejected:
             return self.staged
         return (
             f"(SELECT * FROM {self.staged} WHERE line_no NOT IN "
@@ -520,7 +667,7 @@ class FileLoader:
 
     def _define_rows(self, values: dict[str, str], kept: str, fallback: str | None) -> None:
         """The typed rows, as a view over the stage (a table for reports reshaped on insert,
-        which read them several times)."""
+        which read them several times, unless the values are computed already)."""
         market = values["marketplace"]
         if fallback is not None:
             market = f"coalesce({market}, {_quote(fallback)})"
@@ -531,10 +678,8 @@ class FileLoader:
             "line_no AS line",
             *(f"{values[c.name]} AS {c.name}" for c in self.report.columns),
         ]
-        kind = "VIEW" if self.report.shape is None else "TABLE"
-        self.con.execute(
-            f"CREATE TEMP {kind} {self.rows} AS SELECT {', '.join(selects)} FROM {kept}"
-        )
+        kind = "VIEW" if self.report.shape is None or self.cast_once else "TABLE"
+        self._create(kind, self.rows, f"SELECT {', '.join(selects)} FROM {kept}")
 
     # -- merge -------------------------------------------------------------------------------
 
@@ -562,10 +707,7 @@ class FileLoader:
         number taken out of the main table."""
         if self.report.unusable is None:
             return 0
-        found = self.con.execute(
-            f"INSERT INTO rejects SELECT {self.file_id}, * FROM ({self.report.unusable(self.rows)})"
-        ).fetchone()
-        if not found or not found[0]:
+        if not self._reject(self.report.unusable(self.rows)):
             return 0
         taken = 0
         for table in tables:
@@ -612,18 +754,23 @@ class FileLoader:
         if self.report.check is not None:
             found = self.con.execute(self.report.check(self.file_id)).fetchall()
             warnings += [str(row[0]) for row in found]
-        for warning in warnings:
-            self.con.execute("INSERT INTO import_warnings VALUES (?, ?)", [self.file_id, warning])
+        insert_rows(self.con, "import_warnings", [(self.file_id, w) for w in warnings])
         return warnings
 
     def _finish(self, warnings: list[str]) -> Loaded:
         counted = self.counted
-        rejected = self.con.execute(
-            "SELECT line, column_name, raw_text, problem FROM rejects WHERE file_id = ? "
-            "ORDER BY line NULLS FIRST",
-            [self.file_id],
-        ).fetchall()
-        self.con.execute(
+        rejected = (
+            run(
+                self.con,
+                "SELECT line, column_name, raw_text, problem FROM rejects WHERE file_id = ? "
+                "ORDER BY line NULLS FIRST",
+                [self.file_id],
+            ).fetchall()
+            if self.rejected
+            else []
+        )
+        run(
+            self.con,
             "UPDATE source_files SET rows = ?, rejects = ?, first_date = ?, last_date = ? "
             "WHERE file_id = ?",
             [counted[0], len(rejected), counted[1], counted[2], self.file_id],
@@ -639,6 +786,21 @@ class FileLoader:
         )
 
 
+def insert_rows(
+    con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequence[object]]
+) -> None:
+    """Insert rows of values in one statement, bound as literals (`recoup.sql`: a Python
+    parameter makes DuckDB import pandas), or as parameters when text holds a NUL character,
+    which a literal cannot."""
+    if not rows:
+        return
+    marks = ", ".join(["(" + ", ".join("?" * len(rows[0])) + ")"] * len(rows))
+    if any(isinstance(v, str) and "\x00" in v for row in rows for v in row):
+        con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    else:
+        run(con, f"INSERT INTO {table} VALUES {marks}", [v for row in rows for v in row])
+
+
 def register(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -650,14 +812,11 @@ def register(
     layout: Layout,
 ) -> int:
     """Add the file to `source_files` (inside the caller's transaction); return its id."""
-    row = con.execute("SELECT nextval('source_file_ids')").fetchone()
-    assert row is not None
-    file_id = int(row[0])
-    con.execute(
-        "INSERT INTO source_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, NULL, NULL, "
-        "now())",
+    row = run(
+        con,
+        "INSERT INTO source_files VALUES (nextval('source_file_ids'), ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, 0, 0, NULL, NULL, now()) RETURNING file_id",
         [
-            file_id,
             account,
             sha256,
             name,
@@ -670,5 +829,6 @@ def register(
             layout.header_line,
             json.dumps(layout.header, ensure_ascii=False),
         ],
-    )
-    return file_id
+    ).fetchone()
+    assert row is not None
+    return int(row[0])

@@ -63,6 +63,14 @@ class FileStyle:
     # Staged columns whose every value is a plain slashed date (`plain_slash_date`): their cast
     # is one strptime, which is what `date_sql` does for such values anyway.
     plain_slash_dates: frozenset[str] = frozenset()
+    # Staged date columns -> which branches of the general date parser their values take
+    # (`date_branch_probe`, bit i: branch i): the cast keeps only those. The same values, and
+    # much cheaper SQL to plan: most files print one kind of date.
+    date_branches: tuple[tuple[str, int], ...] = ()
+
+    def branches(self, t: str) -> int | None:
+        """The parser branches the values of staged column `t` take (None: not known)."""
+        return dict(self.date_branches).get(t)
 
 
 def _slashed(x: str) -> str:
@@ -88,16 +96,10 @@ def _month_number(token: str) -> str:
     return f"{_MONTH_NUMBERS}[list_position({_MONTH_NAMES}, rtrim(lower({token}), '.'))]"
 
 
-def date_sql(t: str, style: FileStyle) -> str:
-    """A DATE from any date or timestamp Amazon prints; the calendar date as printed.
-
-    ISO timestamps keep the part before `T` (audit-rules principle 4), so a time zone offset
-    never moves an event to another day.
-    """
+def _date_branches(t: str, style: FileStyle) -> list[tuple[str | None, str]]:
+    """The general date parser, branch by branch in the order tried: (condition, value); the
+    last one has no condition (what no other branch reads)."""
     first = f"split_part({t}, ' ', 1)"
-    slash4 = "%m/%d/%Y" if style.slash_order == "mdy" else "%d/%m/%Y"
-    if t in style.plain_slash_dates:
-        return f"CAST(try_strptime({t}, '{slash4}') AS DATE)"
     slash4 = "%m/%d/%Y" if style.slash_order == "mdy" else "%d/%m/%Y"
     slash2 = "%m/%d/%y" if style.slash_order == "mdy" else "%d/%m/%y"
     us = r"^([^\d\s,]+)\.? (\d{1,2}),? (\d{4})"  # Sep 4, 2026 1:05:07 AM PDT
@@ -113,21 +115,55 @@ def date_sql(t: str, style: FileStyle) -> str:
             f"try_cast(make_date({year}, {_month_number(part(pattern, m))}, {days}) AS TIMESTAMP)"
         )
 
-    textual = f"coalesce({made(us, 3, 1, 2)}, {made(eu, 3, 2, 1)})"
-    return (
-        f"CAST(CASE WHEN {t} IS NULL THEN NULL "
-        f"WHEN substr({t}, 5, 1) = '-' THEN try_strptime(left({t}, 10), '%Y-%m-%d') "
+    return [
+        (f"substr({t}, 5, 1) = '-'", f"try_strptime(left({t}, 10), '%Y-%m-%d')"),
         # MM/DD/YYYY (the ledger) without a regular expression: cheap string tests only.
-        f"WHEN {_slashed(first)} THEN try_strptime({first}, '{slash4}') "
-        f"WHEN regexp_full_match({first}, '\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{4}}') "
-        f"THEN try_strptime({first}, '%d.%m.%Y') "
-        f"WHEN regexp_full_match({first}, '\\d{{1,2}}/\\d{{4}}') "
-        f"THEN try_strptime({first}, '%m/%Y') "
-        f"WHEN regexp_full_match({first}, '\\d{{1,2}}/\\d{{1,2}}/\\d{{2}}') "
-        f"THEN try_strptime({first}, '{slash2}') "
-        f"WHEN substr({t}, 5, 1) = '/' THEN try_strptime({first}, '%Y/%m/%d') "
-        f"ELSE {textual} END AS DATE)"
+        (_slashed(first), f"try_strptime({first}, '{slash4}')"),
+        (
+            f"regexp_full_match({first}, '\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{4}}')",
+            f"try_strptime({first}, '%d.%m.%Y')",
+        ),
+        (f"regexp_full_match({first}, '\\d{{1,2}}/\\d{{4}}')", f"try_strptime({first}, '%m/%Y')"),
+        (
+            f"regexp_full_match({first}, '\\d{{1,2}}/\\d{{1,2}}/\\d{{2}}')",
+            f"try_strptime({first}, '{slash2}')",
+        ),
+        (f"substr({t}, 5, 1) = '/'", f"try_strptime({first}, '%Y/%m/%d')"),
+        (None, f"coalesce({made(us, 3, 1, 2)}, {made(eu, 3, 2, 1)})"),
+    ]
+
+
+def date_branch_probe(t: str) -> str:
+    """An aggregate over staged column `t` for `FileStyle.date_branches`: bit i set when some
+    value may take branch i of the general date parser. Only the first (ISO) branch is told
+    apart, the cheapest test: any other value may take any later branch. 0 or NULL: every
+    value is NULL."""
+    branches = _date_branches(t, FileStyle())  # the conditions do not depend on the style
+    iso, _ = branches[0]
+    later = sum(1 << i for i in range(1, len(branches)))
+    return f"bit_or(CASE WHEN {t} IS NULL THEN 0 WHEN {iso} THEN 1 ELSE {later} END)"
+
+
+def date_sql(t: str, style: FileStyle) -> str:
+    """A DATE from any date or timestamp Amazon prints; the calendar date as printed.
+
+    ISO timestamps keep the part before `T` (audit-rules principle 4), so a time zone offset
+    never moves an event to another day. When the file's values are known to take only some
+    branches of the parser (`FileStyle.date_branches`), the others are left out: each value
+    still meets the same first matching condition, so it reads the same.
+    """
+    if t in style.plain_slash_dates:
+        slash4 = "%m/%d/%Y" if style.slash_order == "mdy" else "%d/%m/%Y"
+        return f"CAST(try_strptime({t}, '{slash4}') AS DATE)"
+    branches = _date_branches(t, style)
+    used = style.branches(t)
+    if used is not None:
+        branches = [b for i, b in enumerate(branches) if used >> i & 1]
+    whens = " ".join(
+        f"WHEN {condition} THEN {value}" for condition, value in branches if condition is not None
     )
+    otherwise = "".join(f" ELSE {value}" for condition, value in branches if condition is None)
+    return f"CAST(CASE WHEN {t} IS NULL THEN NULL {whens}{otherwise} END AS DATE)"
 
 
 def number_text(t: str, style: NumberStyle) -> str:

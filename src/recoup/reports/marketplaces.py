@@ -72,21 +72,28 @@ def normalise_marketplace(value: str) -> str | None:
     return None
 
 
+def _lookup(codes: list[tuple[str, str]], key: str) -> str:
+    """The code of the first (key, code) pair whose key is `key`, in SQL; NULL when none is.
+    One list lookup: DuckDB plans it much faster than a CASE with a branch per key (and a
+    small file's import is mostly planning)."""
+    keys = ", ".join(f"'{k}'" for k, _ in codes)
+    values = ", ".join(f"'{v}'" for _, v in codes)
+    return f"[{values}][list_position([{keys}], {key})]"
+
+
 def marketplace_sql(t: str) -> str:
     """SQL twin of `normalise_marketplace` over cleaned text `t`."""
     v = f"regexp_replace(regexp_replace(lower({t}), '^www\\.', ''), '^non-amazon\\s*', '')"
-    sites = " ".join(f"WHEN '{site}' THEN '{code}'" for site, code in SITES.items())
-    aliases = " ".join(f"WHEN '{a.lower()}' THEN '{c}'" for a, c in COUNTRY_ALIASES.items())
+    names = [*SITES.items(), *((a.lower(), c) for a, c in COUNTRY_ALIASES.items())]
     # Most rows print a two-letter country (ledger `Country`): answer those without regexps.
     return (
         f"(CASE WHEN {t} IS NULL THEN NULL "
         f"WHEN length({t}) = 2 AND upper({t}) = 'GB' THEN 'UK' "
         f"WHEN length({t}) = 2 AND regexp_full_match({t}, '[A-Za-z]{{2}}') THEN upper({t}) "
-        f"ELSE CASE {v} {sites} {aliases} ELSE "
-        f"CASE WHEN regexp_full_match({v}, '[a-z]{{2}}') THEN upper({v}) END END END)"
+        f"ELSE coalesce({_lookup(names, v)}, "
+        f"CASE WHEN regexp_full_match({v}, '[a-z]{{2}}') THEN upper({v}) END) END)"
     )
 
 
 def currency_sql(t: str) -> str:
-    cases = " ".join(f"WHEN '{cur}' THEN '{code}'" for cur, code in CURRENCIES.items())
-    return f"(CASE upper({t}) {cases} END)"
+    return f"({_lookup(list(CURRENCIES.items()), f'upper({t})')})"
