@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,10 @@ from pathlib import Path
 import duckdb
 
 # The targets (seconds), for reference only.
-TARGETS = {"--help": 0.3, "import": 3.0, "audit": 2.0, "findings json": 0.5, "demo": 10.0}
+TARGETS = {
+    "--help": 0.3, "import": 3.0, "audit": 2.0, "audit again": 2.0, "findings json": 0.5,
+    "demo": 10.0,
+}  # fmt: skip
 
 
 class StepFailed(Exception):
@@ -94,6 +98,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="best of N for the fast steps")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    os.environ.pop("RECOUP_PLANS_DIR", None)  # the first audit compiles, as a seller's first does
     python = sys.executable
     fast = max(args.repeat, 1)
     results: list[tuple[str, float, str, float | None]] = []
@@ -124,6 +129,8 @@ def main() -> None:
             steps: list[tuple[str, list[str], int]] = [
                 ("import", ["import", "--marketplace", "US", str(account / "reports")], 1),
                 ("audit", ["audit"], 1),
+                # The same day again (after a sync or another import): no step is recompiled.
+                ("audit again", ["audit"], 1),
                 ("findings json", ["findings", "--format", "json"], fast),
                 ("claims list", ["claims", "list"], fast),
                 ("status", ["status"], fast),
