@@ -3,9 +3,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from recoup.cli import main
 from recoup.plans import FOLDER_ENV
 from recoup.reports.ledger import LEDGER_DETAIL
+from recoup.simulate import SimConfig, simulate
 from recoup.workspace import Workspace
 
 DATA = Path(__file__).parent / "data"
@@ -93,3 +96,16 @@ def big_ledger(path: Path) -> None:
             ]
         )
     path.write_text(tsv(*rows))
+
+
+def small_account(base: Path, config: SimConfig, account: str = "default") -> Path:
+    """A simulated account (US), imported with `recoup import` into `base/ws`: its folder."""
+    simulated = simulate(config, base / "files")
+    root = base / "ws"
+    files = [str(path) for path in simulated.reports]
+    result = CliRunner().invoke(
+        main, ["--workspace", str(root), "import", "--account", account, "--marketplace", "US",
+               *files],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return root

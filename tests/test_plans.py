@@ -9,30 +9,22 @@ from typing import Any
 
 import ibis
 import pytest
-from click.testing import CliRunner
 
 from recoup import audit as auditing
-from recoup.cli import main
 from recoup.engines import duckdb_engine
 from recoup.plans import Fingerprints, Plans, Uncacheable
 from recoup.policy import load_policy
-from recoup.simulate import SimConfig, simulate
+from recoup.simulate import SimConfig
 from recoup.workspace import Workspace
+from tests.conftest import small_account
 
 AS_OF = dt.date(2025, 6, 30)
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("plans")
-    simulated = simulate(SimConfig(seed=8, months=3, scale=0.2, as_of=AS_OF), base / "files")
-    root = base / "ws"
-    files = [str(path) for path in simulated.reports]
-    result = CliRunner().invoke(
-        main, ["--workspace", str(root), "import", "--marketplace", "US", *files]
-    )
-    assert result.exit_code == 0, result.output
-    return root
+    config = SimConfig(seed=8, months=3, scale=0.2, as_of=AS_OF)
+    return small_account(tmp_path_factory.mktemp("plans"), config)
 
 
 def audit(root: Path, plans: Plans, as_of: dt.date = AS_OF) -> list[dict[str, object]]:

@@ -22,7 +22,8 @@ from click.testing import CliRunner
 
 from recoup.cli import COMMANDS, DEFAULT_WORKSPACE, main
 from recoup.settings import Settings
-from recoup.simulate import SimConfig, simulate
+from recoup.simulate import SimConfig
+from tests.conftest import small_account
 
 HEAVY = ("ibis", "pyarrow", "pyspark", "fastapi", "pandas", "numpy")
 AS_OF = dt.date(2025, 6, 30)
@@ -41,14 +42,11 @@ finally:
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small simulated account, imported and audited: claims and findings to list."""
-    base = tmp_path_factory.mktemp("startup")
-    simulated = simulate(SimConfig(seed=5, months=4, scale=0.2, as_of=AS_OF), base / "files")
-    root = base / "ws"
-    files = [str(path) for path in simulated.reports]
-    for args in (["import", "--account", "shop", "--marketplace", "US", *files],
-                 ["audit", "--account", "shop", "--as-of", str(AS_OF)]):  # fmt: skip
-        result = CliRunner().invoke(main, ["--workspace", str(root), *args])
-        assert result.exit_code == 0, result.output
+    config = SimConfig(seed=5, months=4, scale=0.2, as_of=AS_OF)
+    root = small_account(tmp_path_factory.mktemp("startup"), config, "shop")
+    audit = ["--workspace", str(root), "audit", "--account", "shop", "--as-of", str(AS_OF)]
+    result = CliRunner().invoke(main, audit)
+    assert result.exit_code == 0, result.output
     return root
 
 
