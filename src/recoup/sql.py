@@ -48,6 +48,7 @@ def literal(value: Any) -> str:
         if not value.is_finite():
             raise ParameterError(f"cannot bind the decimal {value}")
         text = format(value, "f")
+        text += "" if "." in text else ".0"  # `100` alone would read back as a whole number
         return f"({text})" if value < 0 else text
     if isinstance(value, float):
         if not math.isfinite(value):
