@@ -345,7 +345,7 @@ def audit_account(
     engine = engine or duckdb_engine(
         workspace.con,
         memory_limit=settings.audit.memory_limit,
-        plans=Plans.in_workspace(workspace.root, clock.today()),
+        plans=Plans.in_workspace(workspace.root),
     )
     result = run(
         engine, account, as_of, policy, file_names(workspace.con),

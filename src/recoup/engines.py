@@ -6,7 +6,6 @@ A lake is what `recoup export-lake` writes: one Parquet folder per canonical tab
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -91,12 +90,7 @@ def duckdb_engine(
                 found.add(name)
         return frozenset(found)
 
-    return DuckDBEngine(
-        "duckdb", backend, backend.table, available, con=con, plans=plans or Plans(None, TODAY)
-    )
-
-
-TODAY = dt.date.min  # entries of a cache that is never written need no date
+    return DuckDBEngine("duckdb", backend, backend.table, available, plans=plans or Plans())
 
 
 @dataclass
@@ -104,24 +98,22 @@ class DuckDBEngine(Engine):
     """An intermediate table is created from SQL compiled once per expression (recoup.plans):
     Ibis compiles only what no earlier audit of this workspace compiled."""
 
-    con: DuckDBPyConnection | None = None
-    plans: Plans = field(default_factory=lambda: Plans(None, TODAY))
+    plans: Plans = field(default_factory=Plans)
 
     def cache(self, t: ir.Table) -> ir.Table:
+        try:
+            fingerprint = self.plans.fingerprints.of(t)
+        except Uncacheable:
+            return super().cache(t)  # Ibis registers what the expression holds in memory
         name = f"recoup_audit_{len(self.cached)}"
         self.cached.append(name)
-        assert self.con is not None
-        try:
-            key = f"{name}:{self.plans.fingerprints.of(t)}"
-        except Uncacheable:
-            self.backend.create_table(name, obj=t, temp=True, overwrite=True)
-            return self.backend.table(name)
+        key = f"{name}:{fingerprint}"
         statements = self.plans.get(key)
         if statements is None:
             statements = self._compile(name, t)
             self.plans.put(key, statements)
         for statement in statements:
-            self.con.execute(statement)
+            self.backend.con.execute(statement)
         return self.backend.table(name)
 
     def _compile(self, name: str, t: ir.Table) -> list[str]:

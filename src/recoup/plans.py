@@ -33,6 +33,8 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 
+from recoup import clock
+
 FOLDER = "cache"
 FOLDER_ENV = "RECOUP_PLANS_DIR"
 KEEP_DAYS = 7
@@ -92,9 +94,10 @@ def versions() -> str:
 class Plans:
     """Compiled statements by fingerprint, read from and written back to one JSON file."""
 
-    def __init__(self, path: Path | None, today: dt.date) -> None:
+    def __init__(self, path: Path | None = None, today: dt.date | None = None) -> None:
+        """`path` None: kept for this audit only."""
         self.path = path
-        self.today = today.isoformat()
+        self.today = (today or clock.today()).isoformat()
         self.fingerprints = Fingerprints()
         self._entries: dict[str, dict[str, Any]] = {}
         self._changed = False
@@ -103,9 +106,9 @@ class Plans:
             self._entries = _read(path)
 
     @classmethod
-    def in_workspace(cls, root: Path | None, today: dt.date) -> Plans:
-        folder = os.environ.get(FOLDER_ENV) or (None if root is None else root / FOLDER)
-        return cls(None if folder is None else Path(folder) / f"plans-{versions()}.json", today)
+    def in_workspace(cls, root: Path, today: dt.date | None = None) -> Plans:
+        folder = Path(os.environ.get(FOLDER_ENV) or root / FOLDER)
+        return cls(folder / f"plans-{versions()}.json", today)
 
     def get(self, key: str) -> list[str] | None:
         entry = self._entries.get(key)

@@ -60,18 +60,23 @@ def literal(value: Any) -> str:
     if isinstance(value, dt.date):
         return f"DATE '{value.isoformat()}'"
     if isinstance(value, str):
-        if "\x00" in value:
+        if "\x00" in value:  # DuckDB's parser would take it for the end of the query
             raise ParameterError("cannot bind text holding a NUL character")
-        return "'" + value.replace("'", "''") + "'"
+        return quoted(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(literal(v) for v in value) + "]"
     raise ParameterError(f"cannot bind a {type(value).__name__} as a query parameter")
 
 
+def quoted(text: str) -> str:
+    """`text` as an SQL string literal: in single quotes, its own quotes doubled."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def bind(sql: str, params: Params) -> str:
     """`sql` with each `?` (or `$name`) outside quotes and comments replaced by its literal."""
-    by_name = isinstance(params, Mapping)
-    values = iter(()) if isinstance(params, Mapping) else iter(params)
+    named = params if isinstance(params, Mapping) else None
+    values = iter(params if named is None else ())
     used = 0
 
     def replace(match: re.Match[str]) -> str:
@@ -79,11 +84,10 @@ def bind(sql: str, params: Params) -> str:
         if not match.group("mark"):
             return match.group(0)
         name = match.group("name")
-        if by_name:
-            assert isinstance(params, Mapping)
-            if name is None or name not in params:
-                raise ParameterError(f"no value for {match.group('mark')} in {sorted(params)}")
-            return literal(params[name])
+        if named is not None:
+            if name is None or name not in named:
+                raise ParameterError(f"no value for {match.group('mark')} in {sorted(named)}")
+            return literal(named[name])
         if name is not None:
             raise ParameterError(f"${name} needs its parameters by name")
         used += 1
@@ -93,7 +97,7 @@ def bind(sql: str, params: Params) -> str:
             raise ParameterError(f"the query has more than {used - 1} '?'") from None
 
     bound = _TOKEN.sub(replace, sql)
-    if not by_name and next(values, _END) is not _END:
+    if named is None and next(values, _END) is not _END:
         raise ParameterError(f"the query has {used} '?' but more values were given")
     return bound
 

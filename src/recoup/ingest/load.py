@@ -40,7 +40,7 @@ from recoup.reports.casts import (
     plain_slash_date,
 )
 from recoup.reports.marketplaces import currency_sql, marketplace_sql
-from recoup.sql import run
+from recoup.sql import quoted, run
 
 YEARS_BEFORE = 3  # a row dated further before the account's other data is a reject
 # A file of at most this many records is small: planning its SQL costs more than running it.
@@ -67,10 +67,6 @@ class Loaded:
     )
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 class Tuning:
     """DuckDB's settings for the file being loaded: SMALL_FILE_SETTINGS while a small one is.
 
@@ -87,7 +83,7 @@ class Tuning:
         if small and not self.saved and SMALL_FILE_SETTINGS:
             names = list(SMALL_FILE_SETTINGS)
             found = self.con.execute(
-                f"SELECT {', '.join(f'current_setting({_quote(k)})' for k in names)}"
+                f"SELECT {', '.join(f'current_setting({quoted(k)})' for k in names)}"
             ).fetchone()
             assert found is not None
             self.saved = {k: str(v) for k, v in zip(names, found, strict=True)}
@@ -102,7 +98,7 @@ class Tuning:
                 self._set(saved)
 
     def _set(self, settings: dict[str, str]) -> None:
-        self.con.execute("; ".join(f"SET {k} = {_quote(v)}" for k, v in settings.items()))
+        self.con.execute("; ".join(f"SET {k} = {quoted(v)}" for k, v in settings.items()))
 
 
 class FileLoader:
@@ -215,7 +211,7 @@ class FileLoader:
         columns = {"line_no": "BIGINT"} if copy.numbered else {}
         columns |= {f"c{i}": "VARCHAR" for i in range(width)}
         quote = '"' if self.layout.quoted else ""
-        spec = ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in columns.items())
+        spec = ", ".join(f"{quoted(k)}: {quoted(v)}" for k, v in columns.items())
         # Cleaned once here: the casts refer to each value several times. Only the columns
         # some step reads (all of them when a value may be too long to store), and only when a
         # value may start or end with a space: otherwise cleaning changes nothing.
@@ -270,8 +266,8 @@ class FileLoader:
             "TABLE",
             target,
             f"""SELECT {"line_no, " if copy.numbered else ""}{cleaned} FROM read_csv(
-                {_quote(str(copy.path))}, delim={_quote(self.layout.delimiter)},
-                quote={_quote(quote)}, escape={_quote(quote)}, header=false, skip={copy.skip},
+                {quoted(str(copy.path))}, delim={quoted(self.layout.delimiter)},
+                quote={quoted(quote)}, escape={quoted(quote)}, header=false, skip={copy.skip},
                 auto_detect=false, columns={{{spec}}}, {rejects}
                 max_line_size={DUCKDB_LINE_BYTES}, buffer_size={2 * DUCKDB_LINE_BYTES},
                 nullstr={NULL_TEXTS}, null_padding=false, parallel=true)""",
@@ -309,9 +305,9 @@ class FileLoader:
             return
         header, limit = self.layout.header, MAX_VALUE_BYTES
         first = " ".join(f"WHEN strlen(c{i}) > {limit} THEN {i}" for i in range(len(header)))
-        names = " ".join(f"WHEN {i} THEN {_quote(h)}" for i, h in enumerate(header))
+        names = " ".join(f"WHEN {i} THEN {quoted(h)}" for i, h in enumerate(header))
         starts = " ".join(f"WHEN {i} THEN left(c{i}, 100)" for i in range(len(header)))
-        problem = _quote(f"a value longer than {MAX_VALUE_BYTES >> 20} MB")
+        problem = quoted(f"a value longer than {MAX_VALUE_BYTES >> 20} MB")
         self._reject(
             f"""SELECT line_no, CASE i {names} END, (CASE i {starts} END) || '…', {problem}
             FROM (SELECT *, CASE {first} END AS i FROM {self.staged}) WHERE i IS NOT NULL"""
@@ -358,8 +354,8 @@ class FileLoader:
     def _reject_short_rows(self) -> None:
         if not self.short:
             return
-        names = " ".join(f"WHEN 'c{i}' THEN {_quote(h)}" for i, h in enumerate(self.layout.header))
-        d = _quote(self.layout.delimiter)
+        names = " ".join(f"WHEN 'c{i}' THEN {quoted(h)}" for i, h in enumerate(self.layout.header))
+        d = quoted(self.layout.delimiter)
         # DuckDB reports a short row once per missing column: one reject per line is enough.
         self._reject(
             f"""SELECT TRY_CAST(split_part(csv_line, {d}, 1) AS BIGINT),
@@ -528,10 +524,10 @@ class FileLoader:
             return
         reasons = []
         for column in checked:
-            header = _quote(self.layout.header[self.located[column.name]])
+            header = quoted(self.layout.header[self.located[column.name]])
             raw = f"raw__{column.name}"
             if column.kind != "text":
-                problem = _quote(f"cannot be read as {KIND_WORDS[column.kind]}")
+                problem = quoted(f"cannot be read as {KIND_WORDS[column.kind]}")
                 reasons.append(
                     f"SELECT line_no, {header}, {raw}, {problem} FROM {bad} "
                     f"WHERE {raw} IS NOT NULL AND {column.name} IS NULL"
@@ -553,7 +549,7 @@ class FileLoader:
             if column.name not in self.located:
                 continue
             raw, value = self._text(column), values[column.name]
-            header = _quote(self.layout.header[self.located[column.name]])
+            header = quoted(self.layout.header[self.located[column.name]])
             if column.never_negative:
                 reasons.append(f"SELECT line_no, {header}, {raw}, 'cannot be negative' "
                                f"FROM {self.staged} WHERE {value} < 0")  # fmt: skip
@@ -571,7 +567,7 @@ class FileLoader:
             self.con,
             f"SELECT (SELECT quantile_disc({value}, 0.5) FROM {self.staged}), "
             f"(SELECT min(first_date) FROM source_files WHERE account = ? AND file_id <> ? "
-            f"AND canonical IN ({', '.join(map(_quote, DATED_TABLES))}))",
+            f"AND canonical IN ({', '.join(map(quoted, DATED_TABLES))}))",
             [self.account, self.file_id],
         ).fetchone()
         known = [d for d in found or () if isinstance(d, dt.date)]
@@ -580,7 +576,7 @@ class FileLoader:
         start: dt.date = min(known)
         floor = start.replace(year=start.year - YEARS_BEFORE, day=min(start.day, 28))
         raw = self._text(column)
-        header = _quote(self.layout.header[self.located[column.name]])
+        header = quoted(self.layout.header[self.located[column.name]])
         return [
             f"SELECT line_no, {header}, {raw}, 'dated ' || CAST({value} AS VARCHAR) || "
             f"', after the import day ({today})' FROM {self.staged} "
@@ -670,9 +666,9 @@ class FileLoader:
         which read them several times, unless the values are computed already)."""
         market = values["marketplace"]
         if fallback is not None:
-            market = f"coalesce({market}, {_quote(fallback)})"
+            market = f"coalesce({market}, {quoted(fallback)})"
         selects = [
-            f"{_quote(self.account)} AS account",
+            f"{quoted(self.account)} AS account",
             f"CAST({market} AS VARCHAR) AS marketplace",
             f"{self.file_id} AS file_id",
             "line_no AS line",
