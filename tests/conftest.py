@@ -98,10 +98,13 @@ def big_ledger(path: Path) -> None:
     path.write_text(tsv(*rows))
 
 
-def small_account(base: Path, config: SimConfig, account: str = "default") -> Path:
-    """A simulated account (US), imported with `recoup import` into `base/ws`: its folder."""
-    simulated = simulate(config, base / "files")
-    root = base / "ws"
+def small_account(
+    base: Path, config: SimConfig, account: str = "default", root: Path | None = None
+) -> Path:
+    """A simulated account (US), imported with `recoup import` into `root` (else `base/ws`): the
+    workspace folder."""
+    simulated = simulate(config, base / f"files-{account}")
+    root = root or base / "ws"
     files = [str(path) for path in simulated.reports]
     result = CliRunner().invoke(
         main, ["--workspace", str(root), "import", "--account", account, "--marketplace", "US",

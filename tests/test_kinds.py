@@ -75,7 +75,7 @@ def find(ctx: Context) -> ir.Table:
     over = fees.filter(fees.estimated_fee_total > half)
     return contributions(
         over, kind=KIND, marketplace=over.marketplace, fnsku=over.fnsku, msku=over.sku,
-        asin=over.asin, event_date=ctx.as_of_literal, quantity=0, value_basis="fee_difference",
+        asin=over.asin, event_date=ctx.as_of_value, quantity=0, value_basis="fee_difference",
         money=over.estimated_fee_total - half, money_units=0, report="fee_preview",
         file_id=over.file_id, line=over.line,
     )

@@ -8,16 +8,18 @@ dates their windows from the policy, and gives each a stable id.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
+import inspect
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
-import pyarrow as pa
 from duckdb import DuckDBPyConnection
 
 from recoup import claims, clock
@@ -25,12 +27,13 @@ from recoup.coverage import Coverage, needs_text, wanted_days
 from recoup.engines import Engine, duckdb_engine
 from recoup.findings import STORED
 from recoup.money import cents
-from recoup.plans import Plans
+from recoup.plans import Plans, source_fingerprint
 from recoup.policy import Policy, Window, load_policy
 from recoup.reports.marketplaces import CURRENCY_OF
 from recoup.rules import RULES, Rule, valuation
 from recoup.rules.context import Context, stack
 from recoup.settings import AuditSettings, Settings
+from recoup.sql import ParameterError, literal
 from recoup.sql import run as query
 from recoup.workspace import Workspace
 
@@ -214,6 +217,7 @@ def run(
 ) -> Audit:
     available = engine.available(account, audit_tables(rules))
     covered = _coverage(engine, account, available)
+    account_param, as_of_param = engine.parameters(account, as_of)
     ctx = Context(
         source=engine.source,
         account=account,
@@ -223,6 +227,8 @@ def run(
         execute=engine.execute,
         options=options or AuditSettings(),
         available=available,
+        account_param=account_param,
+        as_of_param=as_of_param,
     )
     audit = Audit(account, as_of, engine.name, [])
     try:
@@ -237,11 +243,8 @@ def _coverage(engine: Engine, account: str, available: frozenset[str]) -> Covera
     """The account's covered days, read like the rules' tables (a workspace or a lake)."""
     if COVERAGE not in available:
         return Coverage()
-    t = engine.source(COVERAGE)
-    t = t.filter(t.account == account).select("marketplace", "report", "first_day", "last_day")
-    return Coverage.of(
-        (r["marketplace"], r["report"], r["first_day"], r["last_day"]) for r in engine.rows(t)
-    )
+    columns = ("marketplace", "report", "first_day", "last_day")
+    return Coverage.of(engine.account_rows(COVERAGE, account, columns))
 
 
 def _contributions(
@@ -251,10 +254,8 @@ def _contributions(
     rules: Sequence[Rule],
     on_rule: OnRule | None,
 ) -> list[dict[str, Any]]:
-    found: list[ir.Table] = []
-    for number, rule in enumerate(rules):
-        if on_rule:
-            on_rule(rule.kind, number, len(rules))
+    runnable = []
+    for rule in rules:
         missing = rule.missing(ctx.available)
         if missing:
             audit.skipped[rule.kind] = "no " + ", ".join(missing) + " imported"
@@ -263,14 +264,86 @@ def _contributions(
         if skipped:
             audit.skipped[rule.kind] = skipped
             continue
-        found.append(engine.cache(rule.find(ctx.for_rule(rule.kind, rule.tables))))
+        runnable.append(rule)
+    kinds = [rule.kind for rule in rules]
+
+    def starting(kind: str) -> None:
+        if on_rule:
+            on_rule(kind, kinds.index(kind) if kind in kinds else 0, len(rules))
+
+    rows: list[dict[str, Any]] = []
+    if runnable:
+        key = trace_key(ctx, runnable)
+        replayed = None if key is None else engine.replay(key, starting)
+        rows = replayed if replayed is not None else _build(engine, ctx, runnable, key, starting)
     if on_rule:
         on_rule("", len(rules), len(rules))
-    if not found:
-        return []
+    return rows
+
+
+def _build(
+    engine: Engine,
+    ctx: Context,
+    runnable: Sequence[Rule],
+    key: str | None,
+    starting: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Build each rule's query, run it, and value the rows of them all (recorded for replay)."""
+    if key is not None:
+        engine.record(key)
+    found: list[ir.Table] = []
+    for rule in runnable:
+        starting(rule.kind)
+        engine.mark(rule.kind)
+        found.append(engine.cache(rule.find(ctx.for_rule(rule.kind, rule.tables))))
     # Valued once for all kinds: one set of lookups rather than one per rule.
     valuing = ctx.for_rule("the valuation (recoup.rules.valuation)", valuation.READS)
     return engine.rows(valuation.valued(valuing, stack(*found)))
+
+
+# What the audit's queries are built from, besides the rule modules themselves.
+_QUERY_SOURCES = ("rules", "policy", "migrations", "reports", "engines.py", "plans.py")
+
+
+def trace_key(ctx: Context, runnable: Sequence[Rule]) -> str | None:
+    """What decides the steps of an audit, other than the data: the code that builds the
+    queries, the account, the tables it holds, the settings and policy, the rules that run.
+    None when a rule's code is not in a file."""
+    here = Path(__file__).parent
+    paths = [p for name in _QUERY_SOURCES for p in _sources(here / name)]
+    for rule in runnable:
+        try:
+            paths.append(Path(inspect.getfile(rule.find)))
+        except TypeError:  # built in Python, not read from a file: nothing to fingerprint
+            return None
+    parts = [
+        source_fingerprint(paths),
+        ctx.account,
+        sorted(ctx.available),
+        [rule.kind for rule in runnable],
+        ctx.options.model_dump_json(),
+        _canonical(ctx.policy),
+    ]
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """`value` as JSON that is the same in every process (a set's order is not)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, set | frozenset):
+        return sorted((_canonical(v) for v in value), key=lambda v: json.dumps(v, default=str))
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value if isinstance(value, int | float | str | bool | None) else str(value)
+
+
+def _sources(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return [p for p in path.rglob("*") if p.suffix in {".py", ".toml", ".sql"}]
 
 
 def store(con: DuckDBPyConnection, audit: Audit) -> None:
@@ -282,23 +355,7 @@ def store(con: DuckDBPyConnection, audit: Audit) -> None:
         query(con, "DELETE FROM audits WHERE account = ? AND as_of = ?",
               [audit.account, audit.as_of])  # fmt: skip
         if audit.findings:
-            # One bulk insert through Arrow (row-by-row inserts take minutes for 100k findings).
-            batch = pa.table(
-                {
-                    c: [json.dumps(f[c]) if c == "evidence" else f[c] for f in audit.findings]
-                    for c in STORED
-                }
-            )
-            con.register("new_findings", batch)
-            try:
-                query(
-                    con,
-                    f"INSERT INTO findings (account, as_of, {', '.join(STORED)}) "
-                    f"SELECT ?, ?, {', '.join(STORED)} FROM new_findings",
-                    [audit.account, audit.as_of],
-                )
-            finally:
-                con.unregister("new_findings")
+            _insert_findings(con, audit)
         query(
             con,
             "INSERT INTO audits VALUES (?, ?, ?, now(), ?, ?)",
@@ -320,6 +377,44 @@ def store(con: DuckDBPyConnection, audit: Audit) -> None:
         with contextlib.suppress(Exception):
             con.rollback()
         raise
+
+
+# Up to this many findings are written as SQL literals: building an Arrow table from Python
+# values makes pyarrow import pandas (0.3 s, more than the insert of a typical account).
+LITERAL_FINDINGS = 5_000
+_CHUNK = 500
+
+
+def _insert_findings(con: DuckDBPyConnection, audit: Audit) -> None:
+    """Insert the audit's findings: as literals when few, else in one bulk insert through Arrow
+    (row-by-row inserts take minutes for 100k findings)."""
+    columns = f"account, as_of, {', '.join(STORED)}"
+    rows = [[json.dumps(f[c]) if c == "evidence" else f[c] for c in STORED] for f in audit.findings]
+    if len(rows) <= LITERAL_FINDINGS:
+        head = [literal(audit.account), literal(audit.as_of)]
+        try:
+            values = ["(" + ", ".join([*head, *(literal(v) for v in row)]) + ")" for row in rows]
+        except ParameterError:
+            values = []  # text SQL cannot hold (a NUL): through Arrow below
+        if values:
+            for start in range(0, len(values), _CHUNK):
+                con.execute(
+                    f"INSERT INTO findings ({columns}) VALUES "
+                    + ", ".join(values[start : start + _CHUNK])
+                )
+            return
+    import pyarrow as pa  # noqa: PLC0415 - only for many findings
+
+    batch = pa.table({c: [row[i] for row in rows] for i, c in enumerate(STORED)})
+    con.register("new_findings", batch)
+    try:
+        query(
+            con,
+            f"INSERT INTO findings ({columns}) SELECT ?, ?, {', '.join(STORED)} FROM new_findings",
+            [audit.account, audit.as_of],
+        )
+    finally:
+        con.unregister("new_findings")
 
 
 def file_names(con: DuckDBPyConnection) -> dict[int, str]:

@@ -6,12 +6,15 @@ A lake is what `recoup export-lake` writes: one Parquet folder per canonical tab
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import sqlglot.expressions as sge
@@ -19,7 +22,7 @@ from duckdb import DuckDBPyConnection
 
 from recoup.plans import Plans, Uncacheable
 from recoup.reports import CANONICAL_TABLES
-from recoup.sql import run
+from recoup.sql import literal, run
 
 # Kept by recoup itself rather than imported: no `<name>_rows` table behind them.
 OWN_TABLES = ("shipments_seen_closed", "claim_cases", "file_coverage")
@@ -37,11 +40,17 @@ class Available(Protocol):
 @dataclass
 class Engine:
     name: str
-    backend: Any
+    connect: Callable[[], Any]  # the Ibis backend, made on first use (`backend`)
     source: Callable[[str], ir.Table]
     available: Available  # account, tables -> those holding its rows
 
     cached: list[str] = field(default_factory=list)
+
+    @cached_property
+    def backend(self) -> Any:
+        """The Ibis backend. Loading Ibis' DuckDB backend loads the compilers of every SQL
+        dialect Ibis knows (0.45 s): an audit replayed from its trace never asks for it."""
+        return self.connect()
 
     def cache(self, t: ir.Table) -> ir.Table:
         """Materialise `t` as a temporary table; `release()` drops them all."""
@@ -55,11 +64,35 @@ class Engine:
         while self.cached:
             self.backend.drop_table(self.cached.pop(), force=True)
 
+    def parameters(
+        self, account: str, as_of: dt.date
+    ) -> tuple[ir.StringValue | None, ir.DateValue | None]:
+        """The account and as-of date as the audit's queries should read them; None: as
+        literals (recoup.rules.context)."""
+        return None, None
+
     def execute(self, expr: ir.Expr) -> Any:
         return self.backend.execute(expr)
 
     def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
         return list(self.backend.to_pyarrow(expr).to_pylist())
+
+    def account_rows(self, table: str, account: str, columns: Sequence[str]) -> list[tuple]:
+        """`columns` of the account's rows of `table` (a small one, such as its coverage)."""
+        t = self.source(table)
+        found = self.rows(t.filter(t.account == account).select(*columns))
+        return [tuple(row[c] for c in columns) for row in found]
+
+    def replay(self, key: str, on_step: Callable[[str], None]) -> list[dict[str, Any]] | None:
+        """The rows an earlier audit recorded under `key` returned, computed again from its
+        steps when the data still takes the same steps; None: build the rules (`record`)."""
+        return None
+
+    def record(self, key: str) -> None:
+        """Record the steps up to the next `rows()` under `key`, for `replay`."""
+
+    def mark(self, step: str) -> None:
+        """A named point in a recording (a rule starts), reported again on replay."""
 
     def close(self) -> None:
         pass
@@ -73,7 +106,6 @@ def duckdb_engine(
     compiled SQL of each step between audits (recoup.plans)."""
     if memory_limit:
         run(con, "SET memory_limit = ?", [memory_limit])
-    backend = ibis.duckdb.from_connection(con)
 
     def available(account: str, tables: Iterable[str] = ALL_TABLES) -> frozenset[str]:
         found = set()
@@ -90,31 +122,185 @@ def duckdb_engine(
                 found.add(name)
         return frozenset(found)
 
-    return DuckDBEngine("duckdb", backend, backend.table, available, plans=plans or Plans())
+    def connect() -> Any:
+        backend = ibis.duckdb.from_connection(con)
+        before = backend._run_pre_execute_hooks  # Ibis runs it before every query it runs
+
+        def reading(expr: ir.Expr) -> None:
+            # Data read past `execute` (a rule package calling Ibis itself) may decide the
+            # steps, and the trace would not know: this audit is not replayed.
+            engine.unrecordable()
+            before(expr)
+
+        backend._run_pre_execute_hooks = reading
+        return backend
+
+    def source(name: str) -> ir.Table:
+        return engine.backend.table(name)
+
+    engine = DuckDBEngine("duckdb", connect, source, available, plans=plans or Plans(), con=con)
+    return engine
+
+
+# DuckDB session variables: read with getvariable(), folded into the plan like literals.
+ACCOUNT_VARIABLE = "recoup_audit_account"
+AS_OF_VARIABLE = "recoup_audit_as_of"
+
+
+@ibis.udf.scalar.builtin(name="getvariable")
+def _text_variable(variable: str) -> str:  # type: ignore[empty-body]
+    """A session variable holding text."""
+
+
+@ibis.udf.scalar.builtin(name="getvariable")
+def _date_variable(variable: str) -> dt.date:  # type: ignore[empty-body]
+    """A session variable holding a date."""
 
 
 @dataclass
 class DuckDBEngine(Engine):
     """An intermediate table is created from SQL compiled once per expression (recoup.plans):
-    Ibis compiles only what no earlier audit of this workspace compiled."""
+    Ibis compiles only what no earlier audit of this workspace compiled.
+
+    An audit is also recorded as a trace: the plans it ran, the values it read to decide what to
+    run next (how many FIFO rounds; whether any row needs a sale price), and the final query.
+    The next audit with the same key (code, account, tables, settings) replays the trace without
+    building a single Ibis expression, checking each value on the way; when one differs (the
+    data changed shape), it goes back to building the rules, keeping the tables made so far."""
 
     plans: Plans = field(default_factory=Plans)
+    con: DuckDBPyConnection | None = None  # the workspace's connection
+    _key: str | None = None
+    _trace: list[dict[str, Any]] | None = None  # being recorded; None: not, or not replayable
+
+    def parameters(
+        self, account: str, as_of: dt.date
+    ) -> tuple[ir.StringValue | None, ir.DateValue | None]:
+        """Session variables, so that the SQL (and its fingerprint) names neither the account
+        nor the day: one compiled plan serves every account and every day's audit."""
+        self.sql(f"SET VARIABLE {ACCOUNT_VARIABLE} = {literal(account)}")
+        self.sql(f"SET VARIABLE {AS_OF_VARIABLE} = {literal(as_of)}")
+        return _text_variable(ACCOUNT_VARIABLE), _date_variable(AS_OF_VARIABLE)
+
+    def record(self, key: str) -> None:
+        self._key, self._trace = key, []
+
+    def mark(self, step: str) -> None:
+        self._note({"rule": step})
+
+    def unrecordable(self) -> None:
+        self._trace = None
+
+    def _note(self, step: dict[str, Any]) -> None:
+        if self._trace is not None:
+            self._trace.append(step)
 
     def cache(self, t: ir.Table) -> ir.Table:
         try:
             fingerprint = self.plans.fingerprints.of(t)
         except Uncacheable:
+            self.unrecordable()  # its rows live in this process only: nothing to replay
             return super().cache(t)  # Ibis registers what the expression holds in memory
-        name = f"recoup_audit_{len(self.cached)}"
+        # Named by what it holds, not by its place in the audit: a step that reads it then has
+        # the same fingerprint whatever ran before it (a FIFO's rounds vary with the data).
+        name = f"recoup_audit_{fingerprint[:24]}"
+        self._note({"run": name, "plan": fingerprint})
+        if name in self.cached:
+            return self.backend.table(name)  # the same rows, already made in this audit
         self.cached.append(name)
-        key = f"{name}:{fingerprint}"
-        statements = self.plans.get(key)
+        statements = self.plans.get(fingerprint)
         if statements is None:
             statements = self._compile(name, t)
-            self.plans.put(key, statements)
+            self.plans.put(fingerprint, statements)
         for statement in statements:
-            self.backend.con.execute(statement)
+            self.sql(statement)
         return self.backend.table(name)
+
+    def _select(self, expr: ir.Expr) -> str:
+        """The query of `expr`, compiled once (recoup.plans)."""
+        try:
+            fingerprint = self.plans.fingerprints.of(expr)
+        except Uncacheable:
+            self.unrecordable()
+            return str(self.backend.compile(expr))
+        key = f"select:{fingerprint}"
+        statements = self.plans.get(key)
+        if statements is None:
+            statements = [str(self.backend.compile(expr))]
+            self.plans.put(key, statements)
+        return statements[0]
+
+    def execute(self, expr: ir.Expr) -> Any:
+        """A scalar (a count, a maximum) read to decide what to run next: recorded, so that a
+        replay can check the data still decides the same."""
+        if not isinstance(expr, ir.Scalar):
+            return super().execute(expr)
+        sql = self._select(expr)
+        value = self._value(sql)
+        if value is None or isinstance(value, int | str | bool):
+            self._note({"value": sql, "is": value})
+        else:
+            self.unrecordable()  # not kept as JSON as it is
+        return value
+
+    def sql(self, statement: str) -> DuckDBPyConnection:
+        assert self.con is not None
+        return self.con.execute(statement)
+
+    def _value(self, sql: str) -> Any:
+        row = self.sql(sql).fetchone()
+        return None if row is None else row[0]
+
+    def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
+        """The rows of `expr`, typed as Ibis types them; ends a recording."""
+        sql = self._select(expr)
+        schema = {name: str(dtype) for name, dtype in expr.schema().items()}
+        rows = self._fetch(sql, schema)
+        if self._key is not None and self._trace is not None:
+            self.plans.put_trace(self._key, [*self._trace, {"rows": sql, "schema": schema}])
+        self._key = self._trace = None
+        return rows
+
+    def _fetch(self, sql: str, schema: dict[str, str]) -> list[dict[str, Any]]:
+        """Typed as Ibis' `to_pyarrow` types them. Ibis' DuckDB converter is not used: it
+        imports pandas (0.3-0.6 s) for nothing an audit reads."""
+        from ibis.formats.pyarrow import PyArrowData  # noqa: PLC0415
+
+        assert self.con is not None
+        table = self.con.sql(sql).to_arrow_table()
+        return list(PyArrowData.convert_table(table, ibis.schema(schema)).to_pylist())
+
+    def replay(self, key: str, on_step: Callable[[str], None]) -> list[dict[str, Any]] | None:
+        steps = self.plans.trace(key)
+        if not steps:
+            return None
+        try:
+            return self._replay(steps, on_step)
+        except (KeyError, TypeError, ValueError, duckdb.Error):
+            return None  # a damaged or stale trace: build the rules instead
+
+    def _replay(
+        self, steps: list[dict[str, Any]], on_step: Callable[[str], None]
+    ) -> list[dict[str, Any]] | None:
+        for step in steps:
+            if "rule" in step:
+                on_step(step["rule"])
+            elif "run" in step:
+                name = step["run"]
+                if name in self.cached:
+                    continue
+                statements = self.plans.get(step["plan"])
+                if statements is None:
+                    return None
+                self.cached.append(name)
+                for statement in statements:
+                    self.sql(statement)
+            elif "value" in step:
+                if self._value(step["value"]) != step["is"]:
+                    return None  # the data takes other steps now
+            elif "rows" in step:
+                return self._fetch(step["rows"], step["schema"])
+        return None
 
     def _compile(self, name: str, t: ir.Table) -> list[str]:
         """What Ibis' own `create_table(temp=True)` runs, as SQL text: the table with the
@@ -132,8 +318,16 @@ class DuckDBEngine(Engine):
         insert = sge.insert(compiler.to_sqlglot(t), into=table, columns=columns)
         return [create.sql(dialect), insert.sql(dialect)]
 
+    def account_rows(self, table: str, account: str, columns: Sequence[str]) -> list[tuple]:
+        assert self.con is not None
+        names = ", ".join(f'"{c}"' for c in columns)
+        return run(self.con, f"SELECT {names} FROM {table} WHERE account = ?", [account]).fetchall()
+
     def release(self) -> None:
-        super().release()
+        while self.cached:
+            self.sql(f'DROP TABLE IF EXISTS temp.main."{self.cached.pop()}"')
+        for variable in (ACCOUNT_VARIABLE, AS_OF_VARIABLE):
+            self.sql(f"RESET VARIABLE {variable}")
         self.plans.save()
 
 
@@ -171,7 +365,7 @@ def spark_engine(lake: Path, master: str | None = None) -> Engine:
                     found.add(name)
         return frozenset(found)
 
-    return SparkEngine("spark", backend, source, available, stop=session.stop)
+    return SparkEngine("spark", lambda: backend, source, available, stop=session.stop)
 
 
 @dataclass

@@ -1,18 +1,24 @@
-"""The audit's compiled SQL, kept in the workspace between runs.
+"""The audit's compiled SQL, and a trace of its steps, kept in the workspace between runs.
 
 An audit builds its rules as Ibis expressions and materialises about forty intermediate tables.
-Turning each expression into SQL costs Ibis 0.05-0.3 s whatever the data size, which is most of an
-audit of a typical account. The SQL is a pure function of the expression, so recoup compiles each
-expression once and keeps the statements, keyed by a fingerprint of the whole expression: every
-operation, column, type, literal (the account, the as-of date, window days, options) and table
-name in it. Two expressions with one fingerprint are the same expression, so they compile to
-the same SQL; anything recoup cannot fingerprint (an in-memory table) is compiled every time.
+Building the expressions and turning them into SQL costs Ibis 0.05-0.3 s a step whatever the data
+size, which was most of an audit of a typical account. So recoup keeps two things:
+
+- **Plans.** The SQL is a pure function of the expression, so each expression is compiled once
+  and its statements kept, keyed by a fingerprint of the whole expression: every operation,
+  column, type, literal (window days, options) and table name in it. Two expressions with one
+  fingerprint are the same expression, so they compile to the same SQL; anything recoup cannot
+  fingerprint (an in-memory table) is compiled every time. The account and the as-of date are
+  session variables, not literals (recoup.engines), so one plan serves every day and account.
+- **Traces.** The steps an audit took (recoup.engines.DuckDBEngine), keyed by what decides them
+  besides the data: the code, the account, its tables, the settings and policy. The next audit
+  with that key runs the steps again without building a single expression, checking on the way
+  each value the data decided a step by (a count, the number of FIFO rounds).
 
 The file is `<workspace>/cache/plans-<versions>.json` (or in the folder `RECOUP_PLANS_DIR` names,
 which several workspaces may share): Ibis, sqlglot and DuckDB versions name it, so an upgrade
 starts a fresh one. It is only a cache: deleting it costs one slower audit, and a damaged file is
-ignored. Entries unused for `KEEP_DAYS` days are dropped when it is written: a plan names its
-as-of date, so most of yesterday's plans are of no use today except to re-audit that day.
+ignored. Entries unused for `KEEP_DAYS` days are dropped when it is written.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -112,17 +118,32 @@ class Plans:
 
     def get(self, key: str) -> list[str] | None:
         entry = self._entries.get(key)
-        if entry is None:
+        if entry is None or "sql" not in entry:
             self.misses += 1
             return None
         self.hits += 1
-        if entry["used"] != self.today:
-            entry["used"], self._changed = self.today, True
+        self._used(entry)
         return list(entry["sql"])
 
     def put(self, key: str, statements: list[str]) -> None:
         self._entries[key] = {"sql": statements, "used": self.today}
         self._changed = True
+
+    def trace(self, key: str) -> list[dict[str, Any]] | None:
+        """The steps an earlier audit with this key took (recoup.engines replays them)."""
+        entry = self._entries.get(f"trace:{key}")
+        if entry is None or "trace" not in entry:
+            return None
+        self._used(entry)
+        return list(entry["trace"])
+
+    def put_trace(self, key: str, steps: list[dict[str, Any]]) -> None:
+        self._entries[f"trace:{key}"] = {"trace": steps, "used": self.today}
+        self._changed = True
+
+    def _used(self, entry: dict[str, Any]) -> None:
+        if entry["used"] != self.today:
+            entry["used"], self._changed = self.today, True
 
     def save(self) -> None:
         """Write the file back (atomically) when this audit added or used new entries."""
@@ -151,8 +172,27 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {
-        k: v for k, v in data.items()
-        if isinstance(v, dict) and isinstance(v.get("sql"), list)
-        and all(isinstance(s, str) for s in v["sql"]) and isinstance(v.get("used"), str)
-    }  # fmt: skip
+    return {k: v for k, v in data.items() if _valid(v)}
+
+
+def _valid(entry: Any) -> bool:
+    """A plan (`sql`: statements) or a trace (`trace`: steps), with the day it was last used."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("used"), str):
+        return False
+    if isinstance(entry.get("sql"), list):
+        return all(isinstance(s, str) for s in entry["sql"])
+    if isinstance(entry.get("trace"), list):
+        return all(isinstance(s, dict) and len(s) in {1, 2} for s in entry["trace"])
+    return False
+
+
+def source_fingerprint(paths: Iterable[Path]) -> str:
+    """A fingerprint of source files: a trace is only as good as the code that recorded it."""
+    digest = hashlib.sha256()
+    for path in sorted(set(paths)):
+        digest.update(str(path).encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"missing")
+    return digest.hexdigest()

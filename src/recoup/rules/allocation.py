@@ -104,6 +104,7 @@ def reversals(ctx: Context) -> ir.Table:
         candidate_id="e_id",
         canceller_id="_xid",
         cache=ctx.cache,
+        execute=ctx.execute,
     )
     return out.rename(explained="placed")
 
@@ -168,7 +169,7 @@ def warehouse(ctx: Context) -> dict[str, ir.Table]:
         orders = ctx.table("removal_orders")
         orders = orders.filter(
             orders.order_type.isin(("Disposal", "Liquidation"))
-            & (orders.request_date <= ctx.as_of_literal)
+            & (orders.request_date <= ctx.as_of_value)
         )
         orders = orders.mutate(
             o_units=(orders.requested_quantity.fill_null(0)
@@ -188,6 +189,7 @@ def warehouse(ctx: Context) -> dict[str, ir.Table]:
             candidate_id="_cid",
             canceller_id="_oid",
             cache=ctx.cache,
+            execute=ctx.execute,
         )
         disposals = disposals.mutate(units=_.units - _.cancelled).rename(by_orders="cancelled")
     else:
@@ -234,7 +236,7 @@ def _item_payments(ctx: Context) -> ir.Table:
         (s.amount_type == "FBA Inventory Reimbursement")
         & s.amount_description.isin(inputs.SETTLEMENT_RETURN_PAYMENTS)
         & (s.amount > 0)
-        & (s.posted_date <= ctx.as_of_literal)
+        & (s.posted_date <= ctx.as_of_value)
     )
     events = ctx.shared("refund_events", inputs.refund_events)
     by_adjustment = events.select(a_market="marketplace", a_id="adjustment_id", a_order="order_id")

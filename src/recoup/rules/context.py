@@ -111,6 +111,11 @@ class Context:
     execute: Callable[[ir.Expr], Any]
     options: AuditSettings = field(default_factory=AuditSettings)  # `[audit]` in recoup.toml
     available: frozenset[str] = frozenset()  # canonical tables holding rows of this account
+    # The account and as-of date as the queries read them. None: as literals. The DuckDB engine
+    # passes them as session variables instead, so that one compiled query serves every account
+    # and day (recoup.plans).
+    account_param: ir.StringValue | None = None
+    as_of_param: ir.DateValue | None = None
     reader: str = ""  # who reads through this view (a rule's kind), for the refusal
     declared: frozenset[str] | None = None  # the tables it may read; None: any
     _tables: dict[str, ir.Table] = field(default_factory=dict)
@@ -142,7 +147,10 @@ class Context:
         self._read((name,))
         if name not in self._tables:
             t = self.source(name)
-            self._tables[name] = t.filter(t.account == self.account)
+            account = (
+                ibis.literal(self.account) if self.account_param is None else self.account_param
+            )
+            self._tables[name] = t.filter(t.account == account)
         return self._tables[name]
 
     def shared(self, name: str, compute: Callable[[Context], Any]) -> Any:
@@ -165,11 +173,15 @@ class Context:
         return value
 
     def count(self, t: ir.Table) -> int:
-        """Rows of `t`, computed now (to skip work nobody needs)."""
+        """Rows of `t`, computed now (to skip work nobody needs). Through the engine, which
+        records it: a replayed audit checks the count is still the same (recoup.plans)."""
         return int(self.execute(t.count()))
 
     @property
-    def as_of_literal(self) -> ir.DateValue:
+    def as_of_value(self) -> ir.DateValue:
+        """The as-of date in a query."""
+        if self.as_of_param is not None:
+            return self.as_of_param
         return ibis.literal(self.as_of, "date")
 
 

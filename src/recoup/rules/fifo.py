@@ -19,6 +19,7 @@ found units) are not prefixes; `in_rounds` takes them one canceller rank at a ti
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -136,6 +137,7 @@ def in_rounds(
     candidate_id: str,
     canceller_id: str,
     cache: Callable[[ir.Table], ir.Table],
+    execute: Callable[[ir.Expr], Any],
 ) -> tuple[ir.Table, ir.Table]:
     """FIFO where each canceller may only take some candidates (`eligible`): cancellers are
     taken one rank per key at a time (in `canceller_order`), each taking the oldest eligible open
@@ -148,7 +150,7 @@ def in_rounds(
         )
     )
     x = cache(x)
-    top = x._rank.max().execute()
+    top = execute(x._rank.max())  # through the engine: the rounds depend on the data
     rounds = 0 if top is None else int(top) + 1
     left = cache(candidates.mutate(_open=candidates[units].cast("int64")))
     placed_parts = []

@@ -61,12 +61,12 @@ def short_items(ctx: Context) -> ir.Table:
     else:
         s = s.mutate(first_seen=ibis.null("date"))
     stuck = (s.shipment_status == "RECEIVING") & (
-        s.last_receipt + ibis.interval(days=STUCK_DAYS) < ctx.as_of_literal
+        s.last_receipt + ibis.interval(days=STUCK_DAYS) < ctx.as_of_value
     )
     s = s.filter((s.shipment_status == "CLOSED") | stuck)
     s = s.mutate(
         clock=ibis.coalesce(
-            s.last_receipt, ibis.least(s.first_seen.fill_null(ctx.as_of), ctx.as_of_literal)
+            s.last_receipt, ibis.least(s.first_seen.fill_null(ctx.as_of_value), ctx.as_of_value)
         ),
         s_file=s.file_id,
         s_line=s.line,

@@ -22,7 +22,7 @@ def row_id(t: ir.Table, prefix: str) -> ir.StringValue:
 
 def _ledger(ctx: Context) -> ir.Table:
     t = ctx.table("ledger_detail")
-    return t.filter((t.date <= ctx.as_of_literal) & t.event_type.isin(("Adjustments", "Receipts")))
+    return t.filter((t.date <= ctx.as_of_value) & t.event_type.isin(("Adjustments", "Receipts")))
 
 
 def ledger(ctx: Context) -> ir.Table:
@@ -36,7 +36,7 @@ def _up_to_as_of(ctx: Context, table: str, day: str, id_column: str, prefix: str
 
     def compute(ctx: Context) -> ir.Table:
         t = ctx.table(table)
-        t = t.filter(t[day] <= ctx.as_of_literal)
+        t = t.filter(t[day] <= ctx.as_of_value)
         return t.mutate(**{id_column: row_id(t, prefix)})
 
     rows: ir.Table = ctx.shared(table, compute)
@@ -53,7 +53,7 @@ def customer_returns(ctx: Context) -> ir.Table:
 
 def _date_range_rows(ctx: Context, transaction_type: str) -> ir.Table:
     d = ctx.table("date_range_transactions")
-    return d.filter((d.transaction_type == transaction_type) & (d.date_time <= ctx.as_of_literal))
+    return d.filter((d.transaction_type == transaction_type) & (d.date_time <= ctx.as_of_value))
 
 
 def order_items(ctx: Context) -> ir.Table:
@@ -69,7 +69,7 @@ def order_items_of(ctx: Context, keep: ir.Table, key: str) -> ir.Table:
     parts = []
     if "settlements" in ctx.available:
         s = ctx.table("settlements")
-        s = s.filter((s.transaction_type == "Order") & (s.posted_date <= ctx.as_of_literal))
+        s = s.filter((s.transaction_type == "Order") & (s.posted_date <= ctx.as_of_value))
         s = s.semi_join(keep, ["marketplace", key])
         principal = (s.amount_type == "ItemPrice") & (s.amount_description == "Principal")
         items = s.group_by("marketplace", "order_id", "sku").aggregate(
@@ -118,7 +118,7 @@ def refund_events(ctx: Context) -> ir.Table:
     parts = []
     if "settlements" in ctx.available:
         s = ctx.table("settlements")
-        s = s.filter((s.transaction_type == "Refund") & (s.posted_date <= ctx.as_of_literal))
+        s = s.filter((s.transaction_type == "Refund") & (s.posted_date <= ctx.as_of_value))
         principal = (s.amount_type == "ItemPrice") & (s.amount_description == "Principal")
         fees = s.amount_type == "ItemFees"
         money = "decimal(18, 2)"

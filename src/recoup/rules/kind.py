@@ -19,6 +19,11 @@ summary) and, as module attributes:
 and two files beside the module: `templates/<kind>.txt` (its claim text) and `windows.toml`
 (its `[[windows]]` rows). recoup's own kinds keep theirs with the shared layout and the shipped
 policy: `recoup/claims/templates/` and `recoup/policy/windows.toml`.
+
+`find` builds a query; when it must look at the data to decide what to build (how many rows,
+how many rounds), it asks `ctx.count` or `ctx.execute`, which the engine records, so that the
+next audit can replay the steps and check the data still decides the same (recoup.plans). A
+rule that runs Ibis itself still works, but turns the replay off for its account.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ def find(ctx: Context) -> ir.Table:
     orders = orders.filter(
         (orders.order_type == "Return")
         & (orders.order_status == "Completed")
-        & (orders.last_updated_date <= ctx.as_of_literal)
+        & (orders.last_updated_date <= ctx.as_of_value)
     )
     short = (
         orders.requested_quantity.fill_null(0)
@@ -67,7 +67,7 @@ def find(ctx: Context) -> ir.Table:
 
 def _received_short(ctx: Context, paid: ir.Table) -> ir.Table:
     ships = ctx.table("removal_shipments")
-    ships = ships.filter(ships.shipment_date <= ctx.as_of_literal)
+    ships = ships.filter(ships.shipment_date <= ctx.as_of_value)
     log = ctx.table("removal_receipts")
     packages = log.select(p_market=log.marketplace, p_order=log.removal_order_id,
                           p_tracking=log.tracking_number).distinct()  # fmt: skip
