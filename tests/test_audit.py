@@ -200,3 +200,18 @@ def test_a_bad_window_override_names_the_row(tmp_path: Path) -> None:
     assert done.exit_code != 0
     assert "window row 1" in done.output
     assert "sixty days" in done.output
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [
+        [],
+        [{"report": "ledger_detail", "file": 'a"b\u00e9\\.txt', "line": 3},
+         {"report": "r", "file": "f\u2028", "line": 10}],
+        [{"report": "x", "file": "y", "line": None}],
+        [{"file": "y", "report": "x", "line": 1}],
+        [{"report": "x", "file": "y", "line": True}],
+    ],
+)  # fmt: skip
+def test_evidence_is_stored_as_json_dumps_writes_it(evidence: list[dict[str, object]]) -> None:
+    assert auditing.evidence_json(evidence) == json.dumps(evidence)

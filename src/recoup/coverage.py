@@ -100,6 +100,11 @@ class Coverage:
     """The covered days of one account: (marketplace, report) -> spans."""
 
     spans: dict[tuple[str, str], list[Span]] = field(default_factory=dict)
+    # Asked once per finding, the same few answers each time: kept.
+    _starts: dict[str, dt.date | None] = field(default_factory=dict, repr=False, compare=False)
+    _reaching: dict[tuple[str, str, dt.date], list[Span]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, rows: Iterable[tuple[str, str, dt.date, dt.date]]) -> Coverage:
@@ -111,15 +116,20 @@ class Coverage:
 
     def history_start(self, marketplace: str) -> dt.date | None:
         """The earliest day any report of this marketplace covers: nothing before it is seen."""
-        starts = [s[0][0] for (m, _), s in self.spans.items() if m == marketplace and s]
-        return min(starts) if starts else None
+        if marketplace not in self._starts:
+            starts = [s[0][0] for (m, _), s in self.spans.items() if m == marketplace and s]
+            self._starts[marketplace] = min(starts) if starts else None
+        return self._starts[marketplace]
 
     def reaching(self, marketplace: str, report: str, as_of: dt.date) -> list[Span]:
         """The report's spans, the last one extended to as_of when it ends within the lag."""
-        spans = list(self.spans.get((marketplace, report), []))
-        if spans and as_of - dt.timedelta(days=LAG_DAYS) <= spans[-1][1] < as_of:
-            spans[-1] = (spans[-1][0], as_of)
-        return spans
+        key = (marketplace, report, as_of)
+        if key not in self._reaching:
+            spans = list(self.spans.get((marketplace, report), []))
+            if spans and as_of - dt.timedelta(days=LAG_DAYS) <= spans[-1][1] < as_of:
+                spans[-1] = (spans[-1][0], as_of)
+            self._reaching[key] = spans
+        return self._reaching[key]
 
     def covers(self, marketplace: str, report: str, first: dt.date, last: dt.date,
                as_of: dt.date) -> bool:  # fmt: skip
