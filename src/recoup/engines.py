@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import duckdb
 import ibis
@@ -77,7 +77,9 @@ class Engine:
     def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
         return list(self.backend.to_pyarrow(expr).to_pylist())
 
-    def account_rows(self, table: str, account: str, columns: Sequence[str]) -> list[tuple]:
+    def account_rows(
+        self, table: str, account: str, columns: Sequence[str]
+    ) -> list[tuple[Any, ...]]:
         """`columns` of the account's rows of `table` (a small one, such as its coverage)."""
         t = self.source(table)
         found = self.rows(t.filter(t.account == account).select(*columns))
@@ -147,14 +149,23 @@ ACCOUNT_VARIABLE = "recoup_audit_account"
 AS_OF_VARIABLE = "recoup_audit_as_of"
 
 
-@ibis.udf.scalar.builtin(name="getvariable")
-def _text_variable(variable: str) -> str:  # type: ignore[empty-body]
+def _text_variable_sql(variable: str) -> str:  # type: ignore[empty-body]
     """A session variable holding text."""
 
 
-@ibis.udf.scalar.builtin(name="getvariable")
-def _date_variable(variable: str) -> dt.date:  # type: ignore[empty-body]
+def _date_variable_sql(variable: str) -> dt.date:  # type: ignore[empty-body]
     """A session variable holding a date."""
+
+
+# Ibis' builtin-UDF decorator is untyped: applied as a call, with the types it gives.
+_text_variable = cast(
+    Callable[[str], ir.StringValue],
+    ibis.udf.scalar.builtin(_text_variable_sql, name="getvariable"),
+)
+_date_variable = cast(
+    Callable[[str], ir.DateValue],
+    ibis.udf.scalar.builtin(_date_variable_sql, name="getvariable"),
+)
 
 
 @dataclass
@@ -318,7 +329,9 @@ class DuckDBEngine(Engine):
         insert = sge.insert(compiler.to_sqlglot(t), into=table, columns=columns)
         return [create.sql(dialect), insert.sql(dialect)]
 
-    def account_rows(self, table: str, account: str, columns: Sequence[str]) -> list[tuple]:
+    def account_rows(
+        self, table: str, account: str, columns: Sequence[str]
+    ) -> list[tuple[Any, ...]]:
         assert self.con is not None
         names = ", ".join(f'"{c}"' for c in columns)
         return run(self.con, f"SELECT {names} FROM {table} WHERE account = ?", [account]).fetchall()
