@@ -555,6 +555,28 @@ def test_ctrl_c_mid_import_says_interrupted_and_keeps_the_workspace(tmp_path: Pa
     assert not any(raw.iterdir())  # the raw copy of the import that never committed is gone
 
 
+def test_a_ctrl_c_a_library_swallowed_still_stops_the_next_commit() -> None:
+    """DuckDB can drop a SIGINT that lands while it checks signals; recoup remembers it."""
+    script = (
+        "import os, signal\n"
+        "from recoup import interrupts\n"
+        "interrupts.install()\n"
+        "interrupts.check()\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    signal.pthread_sigmask(signal.SIG_BLOCK, [])  # a call: the handler runs here\n"
+        "except KeyboardInterrupt:\n"
+        "    print('swallowed')\n"
+        "interrupts.check()\n"
+        "print('committed')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False, timeout=60)  # fmt: skip
+    assert done.stdout == "swallowed\n"
+    assert done.returncode != 0
+    assert "KeyboardInterrupt" in done.stderr
+
+
 def test_usage_errors_and_exits_pass_the_guard_untouched() -> None:
     assert CliRunner().invoke(_group_raising(SystemExit(3)), ["fail"]).exit_code == 3
     usage = CliRunner().invoke(_group_raising(click.UsageError("no such thing")), ["fail"])

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import click
 
+from recoup import interrupts
+
 # Every command: its module in recoup.cli, the Click object there, and the first sentence of its
 # help (what `recoup --help` lists; tests/test_startup.py checks it against the command itself).
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -78,6 +80,7 @@ class Recoup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> object:
+        interrupts.install()
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):

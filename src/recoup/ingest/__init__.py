@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 
 from duckdb import DuckDBPyConnection
 
-from recoup import coverage
+from recoup import coverage, interrupts
 from recoup.ingest.decode import (
     Layout,
     Normalised,
@@ -374,6 +374,7 @@ def _decode_and_load(
             if outside:
                 run(con, "INSERT INTO import_warnings VALUES (?, ?)", [file_id, outside])
                 loaded.warnings.append(outside)
+            interrupts.check()  # a Ctrl+C DuckDB swallowed mid-file still stops the commit
             con.commit()
         except Exception:
             with contextlib.suppress(Exception):
