@@ -18,7 +18,14 @@ from rich.table import Table
 from recoup import clock
 from recoup import findings as stored
 from recoup.cli.context import KindChoice, settings_of
-from recoup.cli.output import counting, emit, print_audit, print_update, summary_console
+from recoup.cli.output import (
+    counting,
+    emit,
+    emit_rows,
+    print_audit,
+    print_update,
+    summary_console,
+)
 from recoup.findings import STATES
 from recoup.policy import PolicyError
 from recoup.rules import KINDS
@@ -142,36 +149,32 @@ def findings_command(  # noqa: PLR0917 - one parameter per option
             raise click.ClickException(
                 f"no audit of account {account!r} as of {day}: run recoup audit --as-of {day}"
             )
-        rows = stored.load(workspace.con, account, day, kinds, states)
-    if fmt == "csv":
-        text = stored.to_csv(rows)
-    elif fmt == "json":
-        text = stored.to_json(rows)
-    else:
-        console = (
-            summary_console()
-            if output is None
-            else Console(file=io.StringIO(), width=200, record=True)
-        )
-        table = Table(title=f"{len(rows)} findings, account {account}, as of {day}",
-                      title_justify="left")  # fmt: skip
-        needs = any(r["needs"] for r in rows)  # the downloads unverified findings wait for
-        for column in ("kind", "fnsku", "id", "event_date", "quantity", "amount",
-                       "state", "window_closes", *(("needs",) if needs else ())):  # fmt: skip
-            table.add_column(
-                column, justify="right" if column in ("quantity", "amount") else "left"
-            )
-        for r in rows:
-            table.add_row(r["kind"], r["fnsku"] or "", r["order_id"] or r["shipment_id"] or
-                          r["removal_order_id"] or r["reimbursement_id"] or r["reference_id"] or "",
-                          str(r["event_date"]), str(r["quantity"]), f"{r['amount']:.2f}",
-                          r["state"], str(r["window_closes"]),
-                          *((r["needs"] or "",) if needs else ()))  # fmt: skip
-        if output is None:
-            console.print(table)
+        if fmt in ("csv", "json"):
+            write = stored.write_csv if fmt == "csv" else stored.write_json
+            streamed = stored.stream(workspace.con, account, day, kinds, states)
+            emit_rows(lambda out: write(streamed, out), output, "findings")
             return
+        rows = stored.load(workspace.con, account, day, kinds, states)
+    console = (
+        summary_console() if output is None else Console(file=io.StringIO(), width=200, record=True)
+    )
+    table = Table(title=f"{len(rows)} findings, account {account}, as of {day}",
+                  title_justify="left")  # fmt: skip
+    needs = any(r["needs"] for r in rows)  # the downloads unverified findings wait for
+    for column in ("kind", "fnsku", "id", "event_date", "quantity", "amount",
+                   "state", "window_closes", *(("needs",) if needs else ())):  # fmt: skip
+        table.add_column(column, justify="right" if column in ("quantity", "amount") else "left")
+    for r in rows:
+        table.add_row(r["kind"], r["fnsku"] or "", r["order_id"] or r["shipment_id"] or
+                      r["removal_order_id"] or r["reimbursement_id"] or r["reference_id"] or "",
+                      str(r["event_date"]), str(r["quantity"]), f"{r['amount']:.2f}",
+                      r["state"], str(r["window_closes"]),
+                      *((r["needs"] or "",) if needs else ()))  # fmt: skip
+    if output is None:
         console.print(table)
-        text = console.export_text()
+        return
+    console.print(table)
+    text = console.export_text()
     emit(text, output, f"{len(rows)} findings")
 
 

@@ -3,11 +3,14 @@ the claims, the money figures, and the progress bars."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -55,6 +58,31 @@ def emit(text: str, output: Path | None, what: str) -> None:
             f"{unwritable(output, error)}; choose another --output path"
         ) from None
     print(f"wrote {what} to {output}", file=sys.stderr)
+
+
+def emit_rows(write: Callable[[IO[str]], int], output: Path | None, noun: str) -> None:
+    """Stream an export to the screen, or to `output` (written beside it, then moved into place,
+    so a failed export never leaves half a file) and say so on stderr: 'wrote 12 {noun}'."""
+    if output is None:
+        write(sys.stdout)
+        return
+    try:
+        hidden = f".{output.name}."
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=output.parent, prefix=hidden, delete=False
+        ) as out:
+            try:
+                count = write(out)
+            except BaseException:
+                out.close()
+                Path(out.name).unlink(missing_ok=True)
+                raise
+        os.replace(out.name, output)
+    except OSError as error:
+        raise click.ClickException(
+            f"{unwritable(output, error)}; choose another --output path"
+        ) from None
+    print(f"wrote {count} {noun} to {output}", file=sys.stderr)
 
 
 def shown(text: str) -> str:
