@@ -4,7 +4,8 @@ Uses a simulated account of about 10 million ledger rows (scale 360; made and im
 bench/out/audit-ws on the first run, which takes several minutes), then in one run:
 1. `recoup audit` in a child process: wall time and peak memory;
 2. the same rules written plainly in pandas (bench/pandas_audit.py), in a child process;
-3. checks both give the same findings, and prints both times and the ratio.
+3. checks recoup's findings against the simulator's answer key and against pandas', and prints
+   both times and the ratio.
 
     python bench/audit.py [--scale 360] [--workspace bench/out/audit-ws]
 """
@@ -92,6 +93,13 @@ def main() -> None:
     mine = load(con, ACCOUNT, __import__("datetime").date.fromisoformat(AS_OF))
     theirs = pickle.loads(out.read_bytes())
     wrong = differences(theirs, mine)
+    # The simulator's answer key is the authority; the pandas script is only a second opinion.
+    key = json.loads((args.workspace.parent / "audit-account" / "answer-key.json").read_text())
+    as_json = [json.loads(json.dumps(f, default=str)) for f in mine]
+    off_key = differences(key, as_json)
+    print("recoup equals the answer key" if not off_key else
+          f"recoup DIFFERS from the answer key in {len(off_key)} groups, e.g.:\n"
+          + "\n".join(off_key[:10]))  # fmt: skip
     print(f"recoup audit: {recoup_s:.1f} s, peak {recoup_mb:,.0f} MB, {len(mine):,} findings")
     print(f"plain pandas: {pandas_s:.1f} s, peak {pandas_mb:,.0f} MB, {len(theirs):,} findings")
     print(f"ratio: recoup is {pandas_s / recoup_s:.1f}x the speed of pandas; "
@@ -99,7 +107,8 @@ def main() -> None:
     print("same findings" if not wrong else f"DIFFERENT in {len(wrong)} groups, e.g.:\n"
           + "\n".join(wrong[:10]))  # fmt: skip
     print(json.dumps({"recoup_s": round(recoup_s, 1), "pandas_s": round(pandas_s, 1),
-                      "recoup_peak_mb": round(recoup_mb), "differences": len(wrong)}))  # fmt: skip
+                      "recoup_peak_mb": round(recoup_mb), "differences": len(wrong),
+                      "off_the_answer_key": len(off_key)}))  # fmt: skip
 
 
 if __name__ == "__main__":

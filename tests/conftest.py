@@ -98,6 +98,15 @@ def big_ledger(path: Path) -> None:
     path.write_text(tsv(*rows))
 
 
+def audited_account(base: Path, config: SimConfig, account: str) -> Path:
+    """`small_account`, audited as of its simulation's as-of date: its workspace folder."""
+    root = small_account(base, config, account)
+    audit = ["--workspace", str(root), "audit", "--account", account, "--as-of", str(config.as_of)]
+    result = CliRunner().invoke(main, audit)
+    assert result.exit_code == 0, result.output
+    return root
+
+
 def small_account(
     base: Path, config: SimConfig, account: str = "default", root: Path | None = None
 ) -> Path:

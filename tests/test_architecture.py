@@ -114,3 +114,17 @@ def test_query_parameters_go_through_recoup_sql() -> None:
             ):
                 found.append(f"{path.relative_to(SOURCE)}:{node.lineno}")  # fmt: skip
     assert found == []
+
+
+def test_rules_read_the_as_of_date_only_in_their_queries() -> None:
+    """An audit's trace is replayed on any later day (recoup.plans): a rule that decided
+    something in Python from `ctx.as_of` would replay yesterday's decision. Rules use
+    `ctx.as_of_value`, which is part of the query."""
+    found = []
+    for path in sorted((SOURCE / "rules").rglob("*.py")):
+        if path.name == "context.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "as_of":
+                found.append(f"{path.relative_to(SOURCE)}:{node.lineno} .{node.attr}")
+    assert found == []

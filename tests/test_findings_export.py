@@ -15,7 +15,7 @@ from recoup.cells import csv_text, text
 from recoup.cli import main
 from recoup.findings import COLUMNS, load
 from recoup.simulate import SimConfig
-from tests.conftest import small_account
+from tests.conftest import audited_account
 
 AS_OF = dt.date(2025, 6, 30)
 
@@ -23,11 +23,7 @@ AS_OF = dt.date(2025, 6, 30)
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = SimConfig(seed=6, months=4, scale=0.2, as_of=AS_OF)
-    root = small_account(tmp_path_factory.mktemp("export"), config, "shop")
-    audit = ["--workspace", str(root), "audit", "--account", "shop", "--as-of", str(AS_OF)]
-    result = CliRunner().invoke(main, audit)
-    assert result.exit_code == 0, result.output
-    return root
+    return audited_account(tmp_path_factory.mktemp("export"), config, "shop")
 
 
 def export(root: Path, *args: str) -> str:

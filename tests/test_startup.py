@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from recoup.cli import COMMANDS, DEFAULT_WORKSPACE, main
 from recoup.settings import Settings
 from recoup.simulate import SimConfig
-from tests.conftest import small_account
+from tests.conftest import audited_account
 
 HEAVY = ("ibis", "pyarrow", "pyspark", "fastapi", "pandas", "numpy")
 AS_OF = dt.date(2025, 6, 30)
@@ -43,11 +43,7 @@ finally:
 def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small simulated account, imported and audited: claims and findings to list."""
     config = SimConfig(seed=5, months=4, scale=0.2, as_of=AS_OF)
-    root = small_account(tmp_path_factory.mktemp("startup"), config, "shop")
-    audit = ["--workspace", str(root), "audit", "--account", "shop", "--as-of", str(AS_OF)]
-    result = CliRunner().invoke(main, audit)
-    assert result.exit_code == 0, result.output
-    return root
+    return audited_account(tmp_path_factory.mktemp("startup"), config, "shop")
 
 
 def loaded(root: Path, *args: str) -> tuple[list[str], str]:
