@@ -577,6 +577,28 @@ def test_a_ctrl_c_a_library_swallowed_still_stops_the_next_commit() -> None:
     assert "KeyboardInterrupt" in done.stderr
 
 
+def test_a_swallowed_ctrl_c_stops_an_audit_before_it_stores_anything(tmp_path: Path) -> None:
+    script = (
+        "import datetime as dt, signal, sys\n"
+        "from pathlib import Path\n"
+        "from recoup import audit, interrupts\n"
+        "from recoup.workspace import Workspace\n"
+        "try:\n"
+        "    interrupts.remember(signal.SIGINT, None)\n"
+        "except KeyboardInterrupt:\n"
+        "    pass  # as DuckDB would\n"
+        "with Workspace(Path(sys.argv[1])) as ws:\n"
+        "    try:\n"
+        "        audit.store(ws.con, audit.Audit('shop', dt.date(2026, 1, 5), 'duckdb', []))\n"
+        "    except KeyboardInterrupt:\n"
+        "        print('stopped')\n"
+        "    print(ws.con.execute('SELECT count(*) FROM audits').fetchone()[0])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "ws")],
+                          capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+    assert done.stdout == "stopped\n0\n", done.stderr
+
+
 def test_usage_errors_and_exits_pass_the_guard_untouched() -> None:
     assert CliRunner().invoke(_group_raising(SystemExit(3)), ["fail"]).exit_code == 3
     usage = CliRunner().invoke(_group_raising(click.UsageError("no such thing")), ["fail"])

@@ -24,7 +24,7 @@ from typing import Any
 import ibis.expr.types as ir
 from duckdb import DuckDBPyConnection
 
-from recoup import claims, clock
+from recoup import claims, clock, interrupts
 from recoup.coverage import Coverage, needs_text, wanted_days
 from recoup.engines import Engine, duckdb_engine
 from recoup.findings import STORED
@@ -394,8 +394,9 @@ def store(con: DuckDBPyConnection, audit: Audit) -> None:
             "AND shipment_status = 'CLOSED' ON CONFLICT DO NOTHING",
             [audit.as_of, audit.account],
         )
+        interrupts.check()  # a Ctrl+C DuckDB swallowed mid-audit still stops the commit
         con.commit()
-    except Exception:
+    except BaseException:  # a Ctrl+C too: nothing of a half-stored audit stays
         # A failed commit (a full disk) has already ended the transaction: the rollback must
         # not hide the reason behind "no transaction is active".
         with contextlib.suppress(Exception):

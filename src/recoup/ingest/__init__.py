@@ -376,7 +376,7 @@ def _decode_and_load(
                 loaded.warnings.append(outside)
             interrupts.check()  # a Ctrl+C DuckDB swallowed mid-file still stops the commit
             con.commit()
-        except Exception:
+        except BaseException:  # a Ctrl+C too: the file is all in or not at all
             with contextlib.suppress(Exception):
                 con.rollback()
             raise
